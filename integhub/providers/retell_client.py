@@ -1,0 +1,218 @@
+"""Retell.ai client on the official SDK (`retell-sdk`, import name `retell`).
+
+The SDK does the HTTP and the typed models; this wrapper adds what it lacks: the paging loops over
+`has_more`/`pagination_key`, our retry policy (the SDK runs with max_retries=0 so Cal.com and Retell
+share one budget), explicit timeouts on every call (the SDK raises list-calls to 300 s otherwise),
+the error taxonomy, and plain dicts as results.
+
+The SDK client is built without `_strict_response_validation`: Retell's enums (e.g.
+`disconnection_reason`) grow between releases and must not break a sync. Instead each method checks
+the few fields we rely on and raises `MalformedResponse` when they are missing or mistyped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import pydantic
+import retell
+from retell.types import AgentListResponse, AgentResponse, CallListResponse, PhoneNumberListResponse
+from retell.types.identity_retrieve_response import IdentityRetrieveResponse
+
+from . import errors
+from .errors import MalformedResponse, ProviderError, ProviderTimeout, Unreachable
+from .http import RetryPolicy, call_with_retries
+
+PROVIDER = "retell"
+DEFAULT_BASE_URL = "https://api.retellai.com"
+BASE_URL_ENV = "INTEGHUB_RETELL_BASE_URL"
+
+LIST_MAX_LIMIT = 1000  # spec copy: limit max 1000 on the v2/v3 list endpoints
+
+T = TypeVar("T")
+
+
+class RetellClient:
+    """One API key over `retell.Retell`. Use as a context manager or call `close()`."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 5.0,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise ValueError("Retell API key is empty")
+        self._api_key = api_key.strip()
+        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        self.timeout = float(timeout)
+        self.retry = retry or RetryPolicy()
+        self.requests_made = 0
+        self._owns_http_client = http_client is None
+        self._sdk = retell.Retell(
+            api_key=self._api_key,
+            base_url=self.base_url,
+            timeout=httpx.Timeout(self.timeout),
+            max_retries=0,
+            http_client=http_client,
+        )
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def close(self) -> None:
+        # The SDK closes whatever httpx client it holds; a caller-supplied one stays the caller's.
+        if self._owns_http_client:
+            self._sdk.close()
+
+    def __enter__(self) -> RetellClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RetellClient(base_url={self.base_url!r}, timeout={self.timeout})"
+
+    # --- endpoints -------------------------------------------------------------------------------
+    def api_key_info(self) -> dict:
+        """GET /get-api-key-info: the cheapest authenticated call ({org_id, org_name, api_key_name?})."""
+        info = self._call("/get-api-key-info", IdentityRetrieveResponse,
+                          lambda: self._sdk.identity.retrieve(timeout=self.timeout))
+        return _require_keys(info, ("org_id",), "/get-api-key-info")
+
+    def agents(self, *, page_size: int = LIST_MAX_LIMIT) -> list[dict]:
+        """POST /v2/list-agents: one item per agent (not per version)."""
+        return list(self._pages(
+            "/v2/list-agents", AgentListResponse, "agent_id",
+            lambda key: self._sdk.agent.list(limit=_limit(page_size), timeout=self.timeout,
+                                             **_key_kwarg(key)),
+        ))
+
+    def phone_numbers(self, *, page_size: int = LIST_MAX_LIMIT) -> list[dict]:
+        """GET /v2/list-phone-numbers."""
+        return list(self._pages(
+            "/v2/list-phone-numbers", PhoneNumberListResponse, "phone_number",
+            lambda key: self._sdk.phone_number.list(limit=_limit(page_size), timeout=self.timeout,
+                                                    **_key_kwarg(key)),
+        ))
+
+    def iter_calls(self, *, start_after_ms: int | None = None, page_size: int = 1000) -> Iterator[dict]:
+        """POST /v3/list-calls, oldest first.
+
+        With `start_after_ms` the window is [start_after_ms, now] (inclusive, so the caller
+        de-duplicates by call_id). Freezing "now" at the first page keeps calls that start during
+        the scan from shifting the pages we still have to read; they come with the next sync.
+        """
+        body: dict[str, Any] = {"sort_order": "ascending", "limit": _limit(page_size)}
+        if start_after_ms is not None:
+            now_ms = int(time.time() * 1000)
+            body["filter_criteria"] = {
+                "start_timestamp": {"op": "bt", "type": "range", "value": [int(start_after_ms), now_ms]},
+            }
+        return self._pages(
+            "/v3/list-calls", CallListResponse, "call_id",
+            lambda key: self._sdk.call.list(**body, timeout=self.timeout, **_key_kwarg(key)),
+        )
+
+    def get_agent(self, agent_id: str) -> dict:
+        agent = self._call("/get-agent", AgentResponse,
+                           lambda: self._sdk.agent.retrieve(_required_id(agent_id), timeout=self.timeout))
+        return _require_keys(agent, ("agent_id",), "/get-agent")
+
+    def update_agent(self, agent_id: str, **fields: Any) -> dict:
+        """PATCH /update-agent/{id} on the latest draft, e.g. `webhook_url=...` (None removes it).
+
+        Field names are the SDK's keyword arguments; an unknown one raises TypeError at once.
+        """
+        agent = self._call("/update-agent", AgentResponse,
+                           lambda: self._sdk.agent.update(_required_id(agent_id), **fields, timeout=self.timeout))
+        return _require_keys(agent, ("agent_id",), "/update-agent")
+
+    # --- plumbing --------------------------------------------------------------------------------
+    def _pages(self, path: str, model: type, id_field: str,
+               fetch: Callable[[str | None], Any]) -> Iterator[dict]:
+        """The loop the SDK does not have: follow `pagination_key` while `has_more` is true."""
+        key: str | None = None
+        seen_keys: set[str] = set()
+        while True:
+            page = self._call(path, model, lambda: fetch(key))
+            items = page.get("items")
+            if not isinstance(items, list) or not isinstance(page.get("has_more"), bool):
+                raise MalformedResponse(PROVIDER, detail=f"{path}: expected items list and has_more flag")
+            for item in items:
+                if not isinstance(item, dict) or not isinstance(item.get(id_field), str):
+                    raise MalformedResponse(PROVIDER, detail=f"{path}: item without {id_field}")
+            yield from items
+            if not page["has_more"]:
+                return
+            next_key = page.get("pagination_key")
+            if not isinstance(next_key, str) or not next_key:
+                raise MalformedResponse(PROVIDER, detail=f"{path}: has_more without pagination_key (truncated page)")
+            if next_key in seen_keys:
+                raise MalformedResponse(PROVIDER, detail=f"{path}: pagination_key repeats; refusing to loop")
+            seen_keys.add(next_key)
+            key = next_key
+
+    def _call(self, path: str, model: type, op: Callable[[], Any]) -> dict:
+        """One SDK call under our retry policy; returns the response as a plain dict."""
+
+        def attempt() -> dict:
+            self.requests_made += 1
+            try:
+                result = op()
+            except retell.APIStatusError as exc:
+                raise errors.error_from_status(
+                    PROVIDER, exc.status_code, exc.response.headers, _response_text(exc.response)
+                ) from exc
+            except retell.APITimeoutError as exc:  # before APIConnectionError: it is a subclass
+                raise ProviderTimeout(PROVIDER, detail=f"{path}: no answer within {self.timeout:g}s") from exc
+            except retell.APIConnectionError as exc:
+                raise Unreachable(PROVIDER, detail=f"{path}: cannot connect to {self.base_url}") from exc
+            except retell.APIResponseValidationError as exc:
+                raise MalformedResponse(PROVIDER, status=exc.status_code, detail=f"{path}: {exc.message}") from exc
+            except (json.JSONDecodeError, pydantic.ValidationError) as exc:
+                raise MalformedResponse(PROVIDER, detail=f"{path}: response is not valid JSON") from exc
+            if not isinstance(result, model):
+                # Non-strict SDK parsing hands back the raw text/list when the body is not an object.
+                raise MalformedResponse(PROVIDER, detail=f"{path}: expected a JSON object, got {type(result).__name__}")
+            return result.to_dict(mode="json")
+
+        try:
+            return call_with_retries(attempt, self.retry)
+        except ProviderError as error:
+            errors.scrub_secret(error, self._api_key)
+            raise
+
+
+def _limit(page_size: int) -> int:
+    return min(max(1, int(page_size)), LIST_MAX_LIMIT)
+
+
+def _key_kwarg(key: str | None) -> dict[str, str]:
+    return {"pagination_key": key} if key else {}
+
+
+def _required_id(value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("agent_id is empty")
+    return value.strip()
+
+
+def _require_keys(data: dict, keys: tuple[str, ...], path: str) -> dict:
+    missing = [k for k in keys if not isinstance(data.get(k), str)]
+    if missing:
+        raise MalformedResponse(PROVIDER, detail=f"{path}: missing {', '.join(missing)}")
+    return data
+
+
+def _response_text(response: httpx.Response) -> str:
+    try:
+        return response.text
+    except httpx.ResponseNotRead:
+        return ""
