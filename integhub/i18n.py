@@ -1,6 +1,6 @@
 """One message catalogue for German (default) and English.
 
-Every user-facing string lives here; `t(key, lang, **kw)` formats one. Tests check that both
+Every user-facing string lives in integhub/messages/ (one section per area, merged here); `t(key, lang, **kw)` formats one. Tests check that both
 languages define the same keys.
 """
 from __future__ import annotations
@@ -9,41 +9,24 @@ import os
 
 LANGS = ("de", "en")
 
-MESSAGES: dict[str, dict[str, str]] = {
-    # --- provider error taxonomy -------------------------------------------------------------
-    "error.invalid_credentials": {
-        "de": "Der API-Schlüssel wurde von {provider} abgelehnt ({status}).",
-        "en": "{provider} rejected the API key ({status}).",
-    },
-    "error.forbidden": {
-        "de": "Der API-Schlüssel hat bei {provider} keine Berechtigung für diese Aktion ({status}).",
-        "en": "The API key is not permitted to do this at {provider} ({status}).",
-    },
-    "error.not_found": {
-        "de": "{provider} kennt das angefragte Objekt nicht ({status}).",
-        "en": "{provider} does not know the requested object ({status}).",
-    },
-    "error.rate_limited": {
-        "de": "{provider} begrenzt gerade die Anfragen (429). Bitte in {retry_after} Sekunden erneut versuchen.",
-        "en": "{provider} is rate-limiting requests (429). Please try again in {retry_after} seconds.",
-    },
-    "error.provider_error": {
-        "de": "{provider} meldet einen internen Fehler ({status}). Bitte später erneut versuchen.",
-        "en": "{provider} reported an internal error ({status}). Please try again later.",
-    },
-    "error.unreachable": {
-        "de": "{provider} ist nicht erreichbar. Netzwerk oder Basis-URL prüfen.",
-        "en": "{provider} cannot be reached. Check the network or the base URL.",
-    },
-    "error.timeout": {
-        "de": "{provider} hat nicht rechtzeitig geantwortet (Zeitüberschreitung).",
-        "en": "{provider} did not answer in time (timeout).",
-    },
-    "error.malformed_response": {
-        "de": "{provider} hat eine unerwartete Antwort geschickt.",
-        "en": "{provider} sent an unexpected response.",
-    },
-}
+def _load() -> dict[str, dict[str, str]]:
+    """Merge the catalogue's sections (integhub/messages/*.py, each a MESSAGES dict)."""
+    import importlib
+    import pkgutil
+
+    from . import messages
+
+    merged: dict[str, dict[str, str]] = {}
+    for info in sorted(pkgutil.iter_modules(messages.__path__), key=lambda i: i.name):
+        section = importlib.import_module(f"{messages.__name__}.{info.name}").MESSAGES
+        dupes = set(section) & set(merged)
+        if dupes:
+            raise RuntimeError(f"duplicate message keys: {sorted(dupes)[:5]}")
+        merged.update(section)
+    return merged
+
+
+MESSAGES: dict[str, dict[str, str]] = _load()
 
 
 def default_lang() -> str:

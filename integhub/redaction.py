@@ -1,0 +1,58 @@
+"""Keep secrets out of logs: every secret the process decrypts is remembered and masked in log records."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+")
+
+
+def remember_secret(value: str | None) -> None:
+    if value and len(value) >= 6:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    with _lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, "[REDACTED]")
+    return _AUTH_HEADER.sub(lambda m: m.group(1) + (m.group(2) or "") + "[REDACTED]", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Attach to handlers; rewrites the formatted message and drops args."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not break logging
+            message = str(record.msg)
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def install() -> None:
+    """Add the filter to the root logger's handlers and to every handler created later."""
+    root = logging.getLogger()
+    flt = RedactingFilter()
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(flt)
+    if not getattr(logging, "_integhub_redaction", False):
+        original_init = logging.Handler.__init__
+
+        def patched_init(self, *a, **kw):
+            original_init(self, *a, **kw)
+            self.addFilter(flt)
+
+        logging.Handler.__init__ = patched_init  # type: ignore[method-assign]
+        logging._integhub_redaction = True  # type: ignore[attr-defined]

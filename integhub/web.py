@@ -1,0 +1,45 @@
+"""HTTP routes served next to the UI (same ASGI app; see server.py). No Streamlit imports here."""
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .db import Hub
+
+
+@lru_cache(maxsize=1)
+def route_hub() -> Hub:
+    """One Hub per server process for the routes (the UI has its own cached one)."""
+    return Hub.from_env()
+
+
+def _health_check() -> tuple[int, dict]:
+    from sqlalchemy import text
+
+    from . import migrate
+
+    try:
+        hub = route_hub()
+        with hub.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = migrate.current_revision(hub.engine)
+        head = migrate.head_revision()
+    except Exception as exc:  # report, never raise: this is what load balancers poll
+        return 503, {"status": "error", "database": "unreachable", "error": type(exc).__name__}
+    if current != head:
+        return 503, {"status": "error", "database": "ok", "migrations": "pending", "current": current, "head": head}
+    return 200, {"status": "ok", "database": "ok", "migrations": "current", "revision": current}
+
+
+async def health(request: Request) -> JSONResponse:
+    status, body = await asyncio.to_thread(_health_check)
+    return JSONResponse(body, status_code=status)
+
+
+def routes() -> list[Route]:
+    """Every extra route; later issues append the webhook and metrics routes here."""
+    return [Route("/api/health", health, methods=["GET"])]
