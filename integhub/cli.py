@@ -10,6 +10,8 @@ import json
 import sys
 from collections.abc import Callable
 
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
 from .crypto import CryptoError, KeyRingError, generate_key
 from .db import Hub, StartupError
 from .errors import HubError, NotAvailable
@@ -192,6 +194,24 @@ def cmd_worker(args) -> int:
     return worker.cli(args, _hub(), _out)
 
 
+@command("import-legacy")
+def cmd_import_legacy(args) -> int:
+    try:
+        from . import legacy
+    except ImportError:
+        raise NotAvailable() from None
+    return legacy.cli(args, _hub(), _out)
+
+
+@command("roles")
+def cmd_roles(args) -> int:
+    try:
+        from .services import access
+    except ImportError:
+        raise NotAvailable() from None
+    return access.cli(args, _hub(), _out)
+
+
 @command("serve")
 def cmd_serve(args) -> int:
     from .server import serve
@@ -280,6 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true")
     p.add_argument("--concurrency", type=int, default=4)
 
+    p = sub.add_parser("import-legacy", help="import API keys from the legacy host database (dry run by default)")
+    p.add_argument("--source-url", required=True, help="SQLAlchemy URL of the legacy database")
+    p.add_argument("--apply", action="store_true", help="write the keys (default: report only)")
+    p.add_argument("--app-key-stdin", action="store_true", help="read the host's Laravel APP_KEY from stdin")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("roles", help="grant, revoke and list roles (admin, operator, analyst)")
+    rsub = p.add_subparsers(dest="action", required=True)
+    c = rsub.add_parser("grant")
+    c.add_argument("--user", required=True, help="email of the person")
+    c.add_argument("--role", required=True, choices=["admin", "operator", "analyst"])
+    c.add_argument("--company", help="limit to one company (default: all companies)")
+    c = rsub.add_parser("revoke")
+    c.add_argument("--user", required=True)
+    c.add_argument("--role", required=True, choices=["admin", "operator", "analyst"])
+    c.add_argument("--company")
+    rsub.add_parser("list")
+
     p = sub.add_parser("serve", help="start the UI and the webhook routes in one process")
     p.add_argument("--port", type=int, default=8501)
 
@@ -311,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except (OperationalError, ProgrammingError) as exc:
+        print(f"error: {t('hub.database_error', 'en')} ({type(exc.orig).__name__ if exc.orig else 'db'})", file=sys.stderr)
+        return 1
     except Exception as exc:  # an unexpected failure: one line, no traceback, no secret
         from .redaction import redact
 

@@ -134,3 +134,98 @@ class AppMeta(Base):
     __tablename__ = "app_meta"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- remote objects synced from the providers, keyed by (company_id, remote id) ------------------
+class _Synced:
+    """Columns every synced object has. `deleted_at` marks a remote deletion (soft)."""
+
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    synced_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class CalcomEventType(_Synced, Base):
+    __tablename__ = "calcom_event_types"
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+    remote_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    slug: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    length_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    team_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Mapping to a branch: set by discovery, or by an admin (then never overwritten).
+    branch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"), nullable=True)
+    branch_mapped_manually: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CalcomUser(_Synced, Base):
+    __tablename__ = "calcom_users"
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+    remote_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    username: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), nullable=True)
+    staff_mapped_manually: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CalcomBooking(_Synced, Base):
+    """One normalised form for REST (`start`/`end`, lower-case status) and webhook payloads
+    (`startTime`/`endTime`, upper-case status)."""
+
+    __tablename__ = "calcom_bookings"
+    __table_args__ = (Index("idx_calcom_bookings_company_start", "company_id", "start_at"),)
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    remote_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    title: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status: Mapped[str | None] = mapped_column(String(30), nullable=True)  # accepted|cancelled|rejected|pending
+    start_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    end_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    event_type_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attendee_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    attendee_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    remote_updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    source: Mapped[str] = mapped_column(String(10), default="sync")  # sync | webhook
+
+
+class RetellAgent(_Synced, Base):
+    __tablename__ = "retell_agents"
+    __table_args__ = (Index("idx_retell_agents_agent_id", "agent_id"),)
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RetellPhoneNumber(_Synced, Base):
+    __tablename__ = "retell_phone_numbers"
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+    phone_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    nickname: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    inbound_agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class RetellCall(_Synced, Base):
+    __tablename__ = "retell_calls"
+    __table_args__ = (Index("idx_retell_calls_company_start", "company_id", "start_at"),)
+    company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    call_status: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    call_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    direction: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    from_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    start_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    end_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    start_timestamp_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    disconnection_reason: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # How far the call's lifecycle has got (registered 0 … started 1, ended 2, analyzed 3): a late,
+    # older event never overwrites newer data.
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(10), default="sync")

@@ -130,3 +130,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Enter the API key (one line):",
     },
 }
+
+MESSAGES.update({
+    "sync.already_running": {
+        "de": "Für diesen Anbieter läuft bereits eine Synchronisation (gestartet {started_at} UTC).",
+        "en": "A sync for this provider is already running (started {started_at} UTC).",
+    },
+})
