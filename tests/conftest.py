@@ -99,3 +99,18 @@ def _fresh_status_cache():
     CACHE.clear()
     yield
     CACHE.clear()
+
+
+def pytest_sessionstart(session):
+    """In CI (INTEGHUB_REQUIRE_POSTGRES=1) PostgreSQL must be configured and reachable: never skip it."""
+    if os.environ.get("INTEGHUB_REQUIRE_POSTGRES") == "1":
+        if not PG_URL:
+            raise pytest.UsageError("INTEGHUB_REQUIRE_POSTGRES=1 but INTEGHUB_TEST_POSTGRES_URL is not set")
+        engine = create_engine(PG_URL)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise pytest.UsageError(f"PostgreSQL at {make_url(PG_URL).render_as_string()} is unreachable: {exc}") from None
+        finally:
+            engine.dispose()
