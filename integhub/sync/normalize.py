@@ -1,0 +1,268 @@
+"""One normalised form per remote object, whatever channel it came through.
+
+Cal.com's REST v2 bookings (cal-api-version 2024-08-13) say `start`/`end` and a lower-case
+`status`; its webhooks say `startTime`/`endTime` and an UPPER-case `status`. Retell's call objects
+carry epoch milliseconds. Each function here returns a dict of column values of the matching model in
+integhub.models (without `company_id`, `synced_at`, `deleted_at`: the caller adds those), so the sync
+engine and the webhook receivers write exactly the same rows.
+
+References: ../shared/reference/calcom-api.md §2.2–2.4 and §4, retell-api.md §2.1–2.6 and §5.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+BOOKING_STATUSES = ("accepted", "cancelled", "rejected", "pending")
+# Webhook triggers that say what the booking's status now is, whatever the payload's `status` says.
+TRIGGER_STATUS = {
+    "BOOKING_CANCELLED": "cancelled",
+    "BOOKING_REJECTED": "rejected",
+    "BOOKING_REQUESTED": "pending",
+    "BOOKING_CREATED": None,  # the payload's status: ACCEPTED, or PENDING when confirmation is required
+    "BOOKING_RESCHEDULED": None,
+}
+
+# How far a call's lifecycle has got; a stored row is only overwritten by an equal or later stage.
+STAGE_REGISTERED = 0
+STAGE_ONGOING = 1
+STAGE_ENDED = 2
+STAGE_ANALYZED = 3
+_STAGE_FOR_STATUS = {"registered": STAGE_REGISTERED, "not_connected": STAGE_REGISTERED,
+                     "ongoing": STAGE_ONGOING, "ended": STAGE_ENDED, "error": STAGE_ENDED}
+_STAGE_FOR_EVENT = {"call_started": STAGE_ONGOING, "call_ended": STAGE_ENDED, "call_analyzed": STAGE_ANALYZED,
+                    "transcript_updated": STAGE_ONGOING, "transfer_started": STAGE_ONGOING,
+                    "transfer_bridged": STAGE_ONGOING, "transfer_cancelled": STAGE_ONGOING,
+                    "transfer_ended": STAGE_ONGOING}
+
+
+# --- small parsers ---------------------------------------------------------------------------------
+def parse_iso(value: Any) -> datetime | None:
+    """ISO 8601 (with `Z` or an offset) → naive UTC; a naive value is taken as UTC. Bad input → None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def from_epoch_ms(value: Any) -> datetime | None:
+    """Epoch milliseconds → naive UTC."""
+    ms = _int(value)
+    if ms is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _str(value: Any, limit: int | None = None) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return text[:limit] if limit else text
+
+
+def _first_attendee(item: dict[str, Any]) -> dict[str, Any]:
+    attendees = item.get("attendees")
+    if isinstance(attendees, list) and attendees and isinstance(attendees[0], dict):
+        return attendees[0]
+    return {}
+
+
+def normalize_email(value: Any) -> str | None:
+    """The form emails are compared in: trimmed, lower-case; empty → None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower()
+    return value or None
+
+
+# --- Cal.com ---------------------------------------------------------------------------------------
+def booking_status(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    status = value.strip().lower()
+    return "cancelled" if status == "canceled" else status
+
+
+def booking_from_rest(item: dict[str, Any]) -> dict[str, Any]:
+    """A REST v2 booking (BookingOutput_2024_08_13 and its recurring/seated variants)."""
+    event_type = item.get("eventType") if isinstance(item.get("eventType"), dict) else {}
+    attendee = _first_attendee(item)
+    return {
+        "uid": str(item["uid"]),
+        "remote_id": _int(item.get("id")),
+        "title": _str(item.get("title"), 500),
+        "status": booking_status(item.get("status")),
+        "start_at": parse_iso(item.get("start")),
+        "end_at": parse_iso(item.get("end")),
+        "event_type_id": _int(event_type.get("id")) if event_type.get("id") is not None else _int(item.get("eventTypeId")),
+        "attendee_name": _str(attendee.get("name"), 255),
+        "attendee_email": _str(attendee.get("email"), 320),
+        "remote_updated_at": parse_iso(item.get("updatedAt")),
+        "data": item,
+        "source": "sync",
+    }
+
+
+def booking_from_webhook(payload: dict[str, Any], trigger: str, *, created_at: Any = None) -> dict[str, Any]:
+    """A webhook's `payload` object for `trigger` (the envelope's triggerEvent).
+
+    `created_at` (the envelope's createdAt, ISO) becomes `remote_updated_at`: the moment Cal.com
+    produced this state of the booking.
+    """
+    trigger = (trigger or "").upper()
+    status = TRIGGER_STATUS.get(trigger) or booking_status(payload.get("status"))
+    if status is None and trigger in ("BOOKING_CREATED", "BOOKING_RESCHEDULED"):
+        status = "accepted"
+    attendee = _first_attendee(payload)
+    remote_id = payload.get("bookingId") if payload.get("bookingId") is not None else payload.get("id")
+    return {
+        "uid": str(payload["uid"]),
+        "remote_id": _int(remote_id),
+        "title": _str(payload.get("title"), 500),
+        "status": status,
+        "start_at": parse_iso(payload.get("startTime")),
+        "end_at": parse_iso(payload.get("endTime")),
+        "event_type_id": _int(payload.get("eventTypeId")),
+        "attendee_name": _str(attendee.get("name"), 255),
+        "attendee_email": _str(attendee.get("email"), 320),
+        "remote_updated_at": parse_iso(created_at) if created_at is not None else None,
+        "data": payload,
+        "source": "webhook",
+    }
+
+
+def event_type_from_api(item: dict[str, Any], *, team_id: int | None = None) -> dict[str, Any]:
+    """EventTypeOutput_2024_06_14 or TeamEventTypeOutput_2024_06_14 (v1 called the length `length`)."""
+    length = item.get("lengthInMinutes", item.get("length"))
+    return {
+        "remote_id": int(item["id"]),
+        "title": _str(item.get("title"), 255) or "",
+        "slug": _str(item.get("slug"), 255),
+        "length_minutes": _int(length),
+        "hidden": bool(item.get("hidden", False)),
+        "team_id": _int(item.get("teamId")) if item.get("teamId") is not None else team_id,
+        "data": item,
+    }
+
+
+def user_from_me(me: dict[str, Any]) -> dict[str, Any]:
+    """The key's owner (GET /v2/me) as a Cal.com user."""
+    return {
+        "remote_id": int(me["id"]),
+        "email": _str(me.get("email"), 320),
+        "username": _str(me.get("username"), 255),
+        "name": _str(me.get("name"), 255),
+        "role": None,
+        "data": me,
+    }
+
+
+def user_from_membership(membership: dict[str, Any]) -> dict[str, Any]:
+    """A team membership (GET /v2/teams/{id}/memberships): the user is nested under `user`."""
+    user = membership.get("user") if isinstance(membership.get("user"), dict) else {}
+    user_id = membership.get("userId") if membership.get("userId") is not None else user.get("id")
+    return {
+        "remote_id": int(user_id),
+        "email": _str(user.get("email"), 320),
+        "username": _str(user.get("username"), 255),
+        "name": _str(user.get("name"), 255),
+        "role": _str(membership.get("role"), 20),
+        "data": membership,
+    }
+
+
+# --- Retell ----------------------------------------------------------------------------------------
+def call_stage(call: dict[str, Any]) -> int:
+    if isinstance(call.get("call_analysis"), dict):
+        return STAGE_ANALYZED
+    return _STAGE_FOR_STATUS.get(str(call.get("call_status") or ""), STAGE_REGISTERED)
+
+
+def call_stage_for_event(event: str) -> int:
+    """The stage a webhook event proves (call_started 1, call_ended 2, call_analyzed 3)."""
+    return _STAGE_FOR_EVENT.get(event, STAGE_REGISTERED)
+
+
+def call_from_api(item: dict[str, Any]) -> dict[str, Any]:
+    """A call object from /v3/list-calls, /v2/get-call or a webhook's `call`."""
+    start_ms = _int(item.get("start_timestamp"))
+    end_ms = _int(item.get("end_timestamp"))
+    duration = _int(item.get("duration_ms"))
+    if duration is None and start_ms is not None and end_ms is not None:
+        duration = max(0, end_ms - start_ms)
+    return {
+        "call_id": str(item["call_id"]),
+        "agent_id": _str(item.get("agent_id"), 128),
+        "call_status": _str(item.get("call_status"), 30),
+        "call_type": _str(item.get("call_type"), 20),
+        "direction": _str(item.get("direction"), 20),
+        "from_number": _str(item.get("from_number"), 32),
+        "to_number": _str(item.get("to_number"), 32),
+        "start_at": from_epoch_ms(start_ms),
+        "end_at": from_epoch_ms(end_ms),
+        "start_timestamp_ms": start_ms,
+        "duration_ms": duration,
+        "disconnection_reason": _str(item.get("disconnection_reason"), 100),
+        "stage": call_stage(item),
+        "data": item,
+        "source": "sync",
+    }
+
+
+def call_from_webhook(event: str, call: dict[str, Any]) -> dict[str, Any]:
+    """A webhook's call: the later of what the event and the call object prove."""
+    row = call_from_api(call)
+    row["stage"] = max(row["stage"], call_stage_for_event(event))
+    row["source"] = "webhook"
+    return row
+
+
+def agent_from_api(item: dict[str, Any]) -> dict[str, Any]:
+    """A /v2/list-agents item or a full AgentResponse. `webhook_url` only when the source has it
+    (list items do not), so a listing never wipes a stored webhook URL."""
+    row = {
+        "agent_id": str(item["agent_id"]),
+        "name": _str(item.get("agent_name"), 255),
+        "channel": _str(item.get("channel"), 20),
+        "data": item,
+    }
+    if "webhook_url" in item:
+        row["webhook_url"] = _str(item.get("webhook_url"))
+    return row
+
+
+def phone_number_from_api(item: dict[str, Any]) -> dict[str, Any]:
+    """PhoneNumberResponse: agents are weighted lists now (`inbound_agents`); older payloads had
+    a single `inbound_agent_id`."""
+    agent_id = item.get("inbound_agent_id")
+    bindings = item.get("inbound_agents")
+    if isinstance(bindings, list):
+        weighted = [b for b in bindings if isinstance(b, dict) and b.get("agent_id")]
+        if weighted:
+            agent_id = max(weighted, key=lambda b: b.get("weight") or 0)["agent_id"]
+    return {
+        "phone_number": str(item["phone_number"]),
+        "nickname": _str(item.get("nickname") or item.get("phone_number_pretty"), 255),
+        "inbound_agent_id": _str(agent_id, 128),
+        "data": item,
+    }
