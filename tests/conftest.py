@@ -114,3 +114,21 @@ def pytest_sessionstart(session):
             raise pytest.UsageError(f"PostgreSQL at {make_url(PG_URL).render_as_string()} is unreachable: {exc}") from None
         finally:
             engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def simulator_server():
+    from integhub.simulator.server import SimulatorServer
+
+    with SimulatorServer() as sim:
+        yield sim
+
+
+@pytest.fixture
+def simulator(simulator_server, monkeypatch):
+    """The provider simulator over real loopback HTTP, reset for this test; clients point at it."""
+    simulator_server.reset()
+    monkeypatch.setenv("INTEGHUB_CALCOM_BASE_URL", simulator_server.url)
+    monkeypatch.setenv("INTEGHUB_RETELL_BASE_URL", simulator_server.url)
+    yield simulator_server
+    simulator_server.clear_faults()

@@ -81,6 +81,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Cal.com kennt kein Team mit dem Slug „{slug}“ für diesen Schlüssel.",
         "en": "Cal.com has no team with the slug '{slug}' for this key.",
     },
+    "validation.agent_not_found": {
+        "de": "Retell.ai kennt keinen Agent „{agent}“ unter diesem Schlüssel.",
+        "en": "Retell.ai has no agent '{agent}' under this key.",
+    },
     "validation.interval": {
         "de": "Das Sync-Intervall muss 15, 30, 60 oder 1440 Minuten sein.",
         "en": "The sync interval must be 15, 30, 60 or 1440 minutes.",

@@ -5,7 +5,9 @@ from collections.abc import Mapping
 from contextlib import closing
 from typing import Any
 
+from ..errors import ValidationFailed
 from ..validation import normalize_remote_id
+from .errors import NotFound
 from ._common import SYNC_DEFAULTS, merge_settings
 from .base import DependencyRule, Discovery, FormField, Provider
 from .http import RetryPolicy
@@ -49,6 +51,12 @@ class RetellProvider(Provider):
     def validate_key(self, api_key, settings, *, timeout: float = 10.0) -> dict[str, Any]:
         with closing(self.client(api_key, timeout=timeout)) as client:
             info = client.api_key_info()
+            agent_id = settings.get("default_agent_id")
+            if agent_id:
+                try:
+                    client.get_agent(agent_id)
+                except NotFound:
+                    raise ValidationFailed("default_agent_id", "validation.agent_not_found", agent=agent_id) from None
             return {"org_name": info.get("org_name"), "org_id": info.get("org_id")}
 
     def check_status(self, api_key, settings, *, timeout: float = 5.0) -> None:
