@@ -181,7 +181,7 @@ class RetellClient:
             if not isinstance(result, model):
                 # Non-strict SDK parsing hands back the raw text/list when the body is not an object.
                 raise MalformedResponse(PROVIDER, detail=f"{path}: expected a JSON object, got {type(result).__name__}")
-            return result.to_dict(mode="json")
+            return result.to_dict(mode="json", warnings=False)  # shape is checked by the callers
 
         try:
             return call_with_retries(attempt, self.retry)

@@ -257,13 +257,13 @@ def bookings(req: SimRequest, state: SimulatorState, account: Account) -> SimRes
         rows = account.own_bookings[:100]
         return _success({"bookings": [account.legacy_booking_json(r) for r in rows],
                          "recurringInfo": [], "nextCursor": None})
-    return _booking_page(req, account, account.own_bookings, max_take=None)
+    return _booking_page(req, account, "own", account.own_bookings, max_take=None)
 
 
 def team_bookings(req: SimRequest, state: SimulatorState, account: Account, team_id: str) -> SimResponse:
     # The spec declares no cal-api-version for this team route, so no legacy fallback here.
     t = _team(state, account, team_id)
-    return _booking_page(req, account, account.team_bookings(t), max_take=250)
+    return _booking_page(req, account, f"team{t}", account.team_bookings(t), max_take=250)
 
 
 _SORTS: dict[str, Callable[[BookingRow], Any]] = {
@@ -274,7 +274,8 @@ _SORTS: dict[str, Callable[[BookingRow], Any]] = {
 }
 
 
-def _booking_page(req: SimRequest, account: Account, rows: list[BookingRow], max_take: int | None) -> SimResponse:
+def _booking_page(req: SimRequest, account: Account, series: str, rows: list[BookingRow],
+                  max_take: int | None) -> SimResponse:
     take = _int_param(req, "take", 100, 1, max_take)
     skip = _int_param(req, "skip", 0, 0, None)
     after_start = _date_param(req, "afterStart")
@@ -297,17 +298,26 @@ def _booking_page(req: SimRequest, account: Account, rows: list[BookingRow], max
             return any(kinds.get(s, False) for s in statuses)
         return True
 
-    selected = [r for r in rows if wanted(r)]
-    order_key, descending = _SORTS["sortStart"], False  # default: by start, oldest first [INFERRED]
+    order_key, descending, order_name = _SORTS["sortStart"], False, "sortStart"  # default [INFERRED]
     for name, key in _SORTS.items():
         direction = req.query.get(name)
         if direction in ("asc", "desc"):
-            order_key, descending = key, direction == "desc"
+            order_key, descending, order_name = key, direction == "desc", name
             break
         if direction is not None:
             raise HTTPError(400, details={"errors": [{"property": name, "value": direction,
                                                       "constraints": {"isEnum": f"{name} must be one of: asc, desc"}}]})
-    selected.sort(key=order_key, reverse=descending)
+    # Paging through 20,000 bookings asks the same question 200 times: remember the answer
+    # (status filters depend on "now", so those are not cached).
+    cache_key = (series, after_start, before_end, order_name, descending)
+    selected = None if statuses else account.page_cache.get(cache_key)
+    if selected is None:
+        selected = [r for r in rows if wanted(r)]
+        selected.sort(key=order_key, reverse=descending)
+        if not statuses:
+            if len(account.page_cache) >= 16:
+                account.page_cache.clear()
+            account.page_cache[cache_key] = selected
     page = selected[skip: skip + take]
     total = len(selected)
     pagination = {

@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,6 +81,7 @@ def account_id(api_key: str) -> str:
     return key_hash(api_key)[:12]
 
 
+@lru_cache(maxsize=4096)
 def ascii_slug(text: str) -> str:
     text = text.translate(_TRANSLIT).lower()
     out = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in text)
@@ -152,6 +153,7 @@ class Account:
         # Mutable parts: Retell agent edits (PATCH /update-agent) and Cal.com webhooks.
         self.agent_overrides: dict[str, dict[str, Any]] = {}
         self.calcom_webhooks: list[dict[str, Any]] = []
+        self.page_cache: dict[tuple, list[BookingRow]] = {}
 
     # --- hashing helpers ---------------------------------------------------------------------------
     def _h(self, kind: str, index: int) -> bytes:
