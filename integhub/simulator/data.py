@@ -447,7 +447,7 @@ class Account:
             "agent_id": agent_id, "version": version, "is_published": True,
             "agent_name": self.agent_name(i),
             "last_modification_timestamp": self.agent_modified_ms(i),
-            "voice_id": "11labs-Carola", "voice_model": "eleven_turbo_v2_5", "language": "de-DE",
+            "voice_id": "11labs-Carola", "voice_model": "eleven_flash_v2_5", "language": "de-DE",
             "response_engine": {"type": "retell-llm", "llm_id": f"llm_{self._hex('llm', i, 26)}", "version": version},
             "webhook_url": None, "max_call_duration_ms": 1_800_000, "interruption_sensitivity": 1,
             "data_storage_setting": "everything", "is_transfer_agent": False,
