@@ -1,20 +1,34 @@
-"""HTTP routes served next to the UI (same ASGI app; see server.py). No Streamlit imports here."""
+"""HTTP routes served next to the UI (same ASGI app; see server.py). No Streamlit imports here.
+
+`api_app()` serves the same routes without the UI, for running the webhook receivers separately
+(`uvicorn --factory integhub.web:api_app --workers N`), e.g. behind a proxy that sends /api/* there.
+"""
 from __future__ import annotations
 
 import asyncio
 from functools import lru_cache
 
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .db import Hub
+from .webhooks.routes import webhook_routes
 
 
 @lru_cache(maxsize=1)
 def route_hub() -> Hub:
     """One Hub per server process for the routes (the UI has its own cached one)."""
     return Hub.from_env()
+
+
+@lru_cache(maxsize=1)
+def _head_revisions() -> str:
+    """The code's migration heads; they cannot change while the process runs."""
+    from . import migrate
+
+    return migrate.head_revision()
 
 
 def _health_check() -> tuple[int, dict]:
@@ -27,7 +41,7 @@ def _health_check() -> tuple[int, dict]:
         with hub.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         current = migrate.current_revision(hub.engine)
-        head = migrate.head_revision()
+        head = _head_revisions()
     except Exception as exc:  # report, never raise: this is what load balancers poll
         return 503, {"status": "error", "database": "unreachable", "error": type(exc).__name__}
     if current != head:
@@ -41,5 +55,10 @@ async def health(request: Request) -> JSONResponse:
 
 
 def routes() -> list[Route]:
-    """Every extra route; later issues append the webhook and metrics routes here."""
-    return [Route("/api/health", health, methods=["GET"])]
+    """Every extra route; later issues append theirs here."""
+    return [Route("/api/health", health, methods=["GET"]), *webhook_routes(route_hub)]
+
+
+def api_app() -> Starlette:
+    """The /api routes alone (no UI)."""
+    return Starlette(routes=routes())

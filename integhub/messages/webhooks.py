@@ -1,0 +1,71 @@
+"""Messages: webhook registration, replay and the status card."""
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "webhooks.registered": {
+        "de": "{provider}-Webhook registriert: {url}",
+        "en": "{provider} webhook registered: {url}",
+    },
+    "webhooks.already_registered": {
+        "de": "{provider}-Webhook ist bereits registriert: {url}",
+        "en": "{provider} webhook is already registered: {url}",
+    },
+    "webhooks.registered_agent": {
+        "de": "Agent: {agent}",
+        "en": "Agent: {agent}",
+    },
+    "webhooks.registered_id": {
+        "de": "Webhook-ID bei Cal.com: {id}",
+        "en": "Webhook id at Cal.com: {id}",
+    },
+    "webhooks.other_hooks": {
+        "de": "Hinweis: Bei Cal.com gibt es weitere Webhooks mit derselben URL ({ids}). Ihre Zustellungen werden "
+              "abgelehnt (falsche Signatur); bitte in Cal.com löschen.",
+        "en": "Note: Cal.com has other webhooks with the same URL ({ids}). Their deliveries are refused "
+              "(wrong signature); please delete them in Cal.com.",
+    },
+    "webhooks.not_configured": {
+        "de": "{provider} ist für dieses Unternehmen nicht konfiguriert. Bitte zuerst einen API-Schlüssel speichern.",
+        "en": "{provider} is not configured for this company. Please save an API key first.",
+    },
+    "webhooks.no_agent": {
+        "de": "Kein Retell-Agent angegeben und kein Standard-Agent konfiguriert (--agent AGENT_ID).",
+        "en": "No Retell agent given and no default agent configured (--agent AGENT_ID).",
+    },
+    "webhooks.not_applied": {
+        "de": "{provider} hat die Webhook-URL nicht übernommen. Bitte erneut versuchen.",
+        "en": "{provider} did not apply the webhook URL. Please try again.",
+    },
+    "webhooks.config_gone": {
+        "de": "Die Konfiguration wurde zwischenzeitlich gelöscht; der Webhook-Schlüssel wurde nicht gespeichert.",
+        "en": "The configuration was deleted meanwhile; the webhook secret was not stored.",
+    },
+    "webhooks.unknown_provider": {
+        "de": "Für {provider} gibt es keine Webhooks.",
+        "en": "{provider} has no webhooks.",
+    },
+    "webhooks.unknown_action": {
+        "de": "Unbekannte Webhook-Aktion: {action}",
+        "en": "Unknown webhook action: {action}",
+    },
+    "webhooks.replayed": {
+        "de": "{attempted} gespeicherte Zustellungen erneut verarbeitet: {processed} erfolgreich, {failed} fehlgeschlagen.",
+        "en": "Replayed {attempted} stored deliveries: {processed} succeeded, {failed} failed.",
+    },
+    "webhooks.replay_error": {
+        "de": "Fehlgeschlagen: {error}",
+        "en": "Failed: {error}",
+    },
+    # --- status card (provider pages) --------------------------------------------------------------
+    "webhooks.card_title": {"de": "Webhook", "en": "Webhook"},
+    "webhooks.card_registered": {"de": "Registriert", "en": "Registered"},
+    "webhooks.card_not_registered": {"de": "Nicht registriert", "en": "Not registered"},
+    "webhooks.card_last_event": {"de": "Letztes Ereignis", "en": "Last event"},
+    "webhooks.card_no_event": {"de": "Noch kein Ereignis empfangen", "en": "No event received yet"},
+    "webhooks.card_signature_failures": {
+        "de": "Signaturfehler (24 h)",
+        "en": "Signature failures (24 h)",
+    },
+    "webhooks.card_pending_replay": {"de": "Zur Wiederholung gespeichert", "en": "Stored for replay"},
+    "webhooks.button_register": {"de": "Webhook registrieren", "en": "Register webhook"},
+    "webhooks.button_replay": {"de": "Gespeicherte Ereignisse erneut verarbeiten", "en": "Replay stored events"},
+}

@@ -1,0 +1,281 @@
+"""Webhooks as services: register the hub with a provider, replay stored deliveries, the status card.
+
+The CLI (`webhooks register|replay`) and the provider pages' buttons call these functions.
+
+Registration (contract.md, `webhooks register`):
+- Cal.com: POST /v2/webhooks with subscriberUrl `$INTEGHUB_PUBLIC_URL/api/calcom/webhook/<company>`,
+  the booking triggers and a freshly generated secret, stored encrypted in
+  integration_configs.webhook_secret (a Core UPDATE: the admin form's `version` is not bumped, so an
+  open form does not get a spurious conflict). Registering again when our webhook is still there
+  changes nothing.
+- Retell: PATCH /update-agent/<agent> setting webhook_url `$INTEGHUB_PUBLIC_URL/api/retell/webhook`
+  (agent: the argument or the config's default agent). Retell signs with the API key, so no secret.
+"""
+from __future__ import annotations
+
+import secrets
+import uuid
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ..crypto import context_for, fingerprint
+from ..db import Hub
+from ..errors import HubError, NotFound
+from ..i18n import t
+from ..models import IntegrationConfig, IntegrationMetric, RetellAgent, utcnow
+from ..models_webhooks import REPLAYABLE, WebhookInbox, WebhookRegistration
+from ..providers import get_provider
+from ..redaction import remember_secret
+from ..sync.upsert import upsert_rows
+from ..validation import normalize_remote_id
+from ..webhooks import inbox
+from ..webhooks.receiver import describe_failure, process_stored
+from ..webhooks.routes import CALCOM_PATH, RETELL_PATH
+from .audit import record_audit
+from .companies import parse_uuid
+from .configs import get_secret, load_config
+
+WEBHOOK_PROVIDERS = ("calcom", "retell")
+# Booking triggers from the CreateWebhookInputDto enum only (calcom-api.md §2.5; the spec's example
+# lists BOOKING_CONFIRMED etc., which the API refuses).
+CALCOM_TRIGGERS = ("BOOKING_CREATED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED", "BOOKING_REQUESTED",
+                   "BOOKING_REJECTED", "BOOKING_PAYMENT_INITIATED", "BOOKING_PAID", "BOOKING_NO_SHOW_UPDATED")
+CALCOM_TARGET = "account"
+REPLAY_MIN_AGE = timedelta(seconds=60)  # a pending row younger than this may still be in flight
+
+
+def webhook_url(hub: Hub, company_id: uuid.UUID, provider: str) -> str:
+    base = hub.settings.public_url.rstrip("/")
+    if provider == "calcom":
+        return base + CALCOM_PATH.replace("{company_id}", str(company_id))
+    return base + RETELL_PATH
+
+
+def _provider(provider: str) -> str:
+    if provider not in WEBHOOK_PROVIDERS:
+        raise HubError("webhooks.unknown_provider", provider=provider)
+    return provider
+
+
+@dataclass
+class Registration:
+    company_id: str
+    provider: str
+    url: str
+    changed: bool  # False: the provider already had exactly this registration
+    remote_id: str | None = None  # Cal.com webhook id
+    agent_id: str | None = None
+    triggers: list[str] = field(default_factory=list)
+    other_hooks: list[str] = field(default_factory=list)  # Cal.com webhooks with our URL we did not make
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self, lang: str | None = None) -> list[str]:
+        name = get_provider(self.provider).display_name
+        key = "webhooks.registered" if self.changed else "webhooks.already_registered"
+        lines = [t(key, lang, provider=name, url=self.url)]
+        if self.agent_id:
+            lines.append(t("webhooks.registered_agent", lang, agent=self.agent_id))
+        if self.remote_id:
+            lines.append(t("webhooks.registered_id", lang, id=self.remote_id))
+        if self.other_hooks:
+            lines.append(t("webhooks.other_hooks", lang, ids=", ".join(self.other_hooks)))
+        return lines
+
+
+def register_webhook(hub: Hub, company_id: object, provider: str, *, agent_id: str | None = None,
+                     actor: str = "system", timeout: float = 10.0) -> Registration:
+    """Register the hub's webhook URL with the provider for this company. Raises HubError (not
+    configured, no agent) or ProviderError (the provider refused or could not be reached)."""
+    cid = parse_uuid(company_id)
+    provider = _provider(provider)
+    view = load_config(hub, cid, provider)  # NotFound for an unknown company
+    if not view.has_key:
+        raise HubError("webhooks.not_configured", provider=get_provider(provider).display_name)
+    api_key = get_secret(hub, cid, provider)
+    if provider == "calcom":
+        return _register_calcom(hub, cid, api_key, actor=actor, timeout=timeout)
+    agent = agent_id if agent_id not in (None, "") else view.settings.get("default_agent_id")
+    if not agent:
+        raise HubError("webhooks.no_agent")
+    agent = normalize_remote_id(agent, "agent")
+    return _register_retell(hub, cid, api_key, agent, actor=actor, timeout=timeout)
+
+
+def _save_registration(session, cid: uuid.UUID, provider: str, target: str, url: str, remote_id: str | None,
+                       actor: str) -> None:
+    upsert_rows(session, WebhookRegistration,
+                [{"company_id": cid, "provider": provider, "target": target, "remote_id": remote_id, "url": url,
+                  "registered_at": utcnow(), "registered_by": actor or "system"}],
+                key_cols=("company_id", "provider", "target"))
+
+
+def _register_calcom(hub: Hub, cid: uuid.UUID, api_key: str, *, actor: str, timeout: float) -> Registration:
+    url = webhook_url(hub, cid, "calcom")
+    with hub.session() as s:
+        current = s.get(WebhookRegistration, (cid, "calcom", CALCOM_TARGET))
+        current_id = current.remote_id if current is not None and current.url == url else None
+        has_secret = bool(s.scalar(select(IntegrationConfig.webhook_secret).where(
+            IntegrationConfig.company_id == cid, IntegrationConfig.provider == "calcom")))
+    with closing(get_provider("calcom").client(api_key, timeout=timeout)) as client:
+        ours = [h for h in client.webhooks() if h.get("subscriberUrl") == url]
+        for hook in ours:
+            if current_id and has_secret and str(hook.get("id")) == current_id and hook.get("active", True) \
+                    and set(CALCOM_TRIGGERS) <= set(hook.get("triggers") or []):
+                others = [str(h.get("id")) for h in ours if str(h.get("id")) != current_id]
+                return Registration(str(cid), "calcom", url, False, current_id, triggers=list(CALCOM_TRIGGERS),
+                                    other_hooks=others)
+        secret = secrets.token_urlsafe(32)
+        remember_secret(secret)
+        created = client.create_webhook(subscriber_url=url, triggers=list(CALCOM_TRIGGERS), secret=secret)
+    remote_id = str(created.get("id")) if created.get("id") is not None else None
+    others = [str(h.get("id")) for h in ours if str(h.get("id")) != remote_id]
+    with hub.session() as s:
+        result = s.execute(
+            update(IntegrationConfig.__table__)
+            .where(IntegrationConfig.__table__.c.company_id == cid, IntegrationConfig.__table__.c.provider == "calcom")
+            .values(webhook_secret=hub.keyring.encrypt(secret, context_for(cid, "calcom", "webhook_secret")))
+        )
+        if result.rowcount != 1:
+            raise NotFound("webhooks.config_gone")
+        _save_registration(s, cid, "calcom", CALCOM_TARGET, url, remote_id, actor)
+        record_audit(s, actor=actor, action="webhook.registered", company_id=cid, provider="calcom",
+                     details={"url": url, "webhook_id": remote_id, "triggers": list(CALCOM_TRIGGERS),
+                              "other_hooks": others},
+                     new_fingerprint=fingerprint(secret))
+    return Registration(str(cid), "calcom", url, True, remote_id, triggers=list(CALCOM_TRIGGERS), other_hooks=others)
+
+
+def _register_retell(hub: Hub, cid: uuid.UUID, api_key: str, agent_id: str, *, actor: str,
+                     timeout: float) -> Registration:
+    url = webhook_url(hub, cid, "retell")
+    with closing(get_provider("retell").client(api_key, timeout=timeout)) as client:
+        before = client.get_agent(agent_id)
+        changed = before.get("webhook_url") != url
+        if changed:
+            after = client.update_agent(agent_id, webhook_url=url)
+            if after.get("webhook_url") != url:
+                raise HubError("webhooks.not_applied", provider="Retell")
+    with hub.session() as s:
+        _save_registration(s, cid, "retell", agent_id, url, None, actor)
+        s.execute(update(RetellAgent).where(RetellAgent.company_id == cid, RetellAgent.agent_id == agent_id)
+                  .values(webhook_url=url).execution_options(synchronize_session=False))
+        if changed:
+            record_audit(s, actor=actor, action="webhook.registered", company_id=cid, provider="retell",
+                         details={"url": url, "agent_id": agent_id, "previous_url": before.get("webhook_url")})
+    return Registration(str(cid), "retell", url, changed, agent_id=agent_id)
+
+
+# --- replay ----------------------------------------------------------------------------------------
+@dataclass
+class ReplayResult:
+    attempted: int = 0
+    processed: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)  # "<provider> <event> <object>: <error>"
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def replay_inbox(hub: Hub, company_id: object | None = None, provider: str | None = None, *,
+                 actor: str = "system", limit: int | None = None,
+                 min_age: timedelta = REPLAY_MIN_AGE) -> ReplayResult:
+    """Process again every stored delivery that failed (or is pending for longer than `min_age`),
+    oldest first. Each runs in its own transaction; one that fails again stays in the inbox."""
+    cid = parse_uuid(company_id) if company_id not in (None, "") else None
+    if provider is not None:
+        _provider(provider)
+    with hub.session() as s:
+        ids = inbox.replayable_ids(s, company_id=cid, provider=provider, older_than=utcnow() - min_age, limit=limit)
+    result = ReplayResult()
+    touched: dict[tuple[uuid.UUID, str], list[int]] = {}
+    for row_id in ids:
+        try:
+            with hub.session() as s:
+                row = s.get(WebhookInbox, row_id, with_for_update=True)
+                if row is None or row.status not in REPLAYABLE:
+                    continue  # someone else replayed it meanwhile
+                result.attempted += 1
+                label = f"{row.provider} {row.event_type} {row.object_id or ''}".strip()
+                touched.setdefault((row.company_id, row.provider), [0, 0])
+                process_stored(s, row.provider, row.company_id, row.body)
+                inbox.mark(s, row_id, ok=True)
+            result.processed += 1
+            touched[(row.company_id, row.provider)][0] += 1
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, reported to the caller
+            error = describe_failure(exc)
+            with hub.session() as s:
+                inbox.mark(s, row_id, ok=False, error=error)
+            result.failed += 1
+            result.errors.append(f"{label}: {error}")
+            touched[(row.company_id, row.provider)][1] += 1
+    if touched:
+        with hub.session() as s:
+            for (company, prov), (ok, bad) in touched.items():
+                record_audit(s, actor=actor, action="webhook.replayed", company_id=company, provider=prov,
+                             details={"processed": ok, "failed": bad})
+    return result
+
+
+# --- status card -----------------------------------------------------------------------------------
+def webhook_status(hub: Hub, company_id: object, provider: str) -> dict[str, Any]:
+    """{registered, url, registered_at, agents, last_event_at, events_24h, signature_failures_24h,
+    pending_replay} for the provider page's status card."""
+    cid = parse_uuid(company_id)
+    provider = _provider(provider)
+    since = utcnow() - timedelta(hours=24)
+    with hub.session() as s:
+        regs = list(s.scalars(select(WebhookRegistration).where(WebhookRegistration.company_id == cid,
+                                                                WebhookRegistration.provider == provider)
+                              .order_by(WebhookRegistration.registered_at.desc())))
+        if provider == "calcom":
+            has_secret = bool(s.scalar(select(IntegrationConfig.webhook_secret).where(
+                IntegrationConfig.company_id == cid, IntegrationConfig.provider == "calcom")))
+            regs = regs if has_secret else []
+        last_event_at = s.scalar(select(func.max(WebhookInbox.received_at)).where(
+            WebhookInbox.company_id == cid, WebhookInbox.provider == provider))
+        pending = s.scalar(select(func.count()).select_from(WebhookInbox).where(
+            WebhookInbox.company_id == cid, WebhookInbox.provider == provider,
+            WebhookInbox.status.in_(REPLAYABLE))) or 0
+        metrics = dict(s.execute(
+            select(IntegrationMetric.error_code, func.count())
+            .where(IntegrationMetric.company_id == cid, IntegrationMetric.provider == provider,
+                   IntegrationMetric.action == "webhook", IntegrationMetric.created_at >= since)
+            .group_by(IntegrationMetric.error_code)
+        ).all())
+    return {
+        "registered": bool(regs),
+        "url": regs[0].url if regs else webhook_url(hub, cid, provider),
+        "registered_at": regs[0].registered_at if regs else None,
+        "agents": [r.target for r in regs] if provider == "retell" else [],
+        "last_event_at": last_event_at,
+        "events_24h": int(sum(metrics.values())),
+        "signature_failures_24h": int(metrics.get("signature", 0)),
+        "pending_replay": int(pending),
+    }
+
+
+# --- CLI -------------------------------------------------------------------------------------------
+def cli(args, hub: Hub, out) -> int:
+    """`webhooks register --company --provider [--agent]` and `webhooks replay [--company] [--provider]`."""
+    actor = getattr(args, "actor", None) or "cli"
+    if args.action == "register":
+        registration = register_webhook(hub, args.company, args.provider, agent_id=getattr(args, "agent", None),
+                                        actor=actor)
+        for line in registration.lines():
+            out(line)
+        return 0
+    if args.action == "replay":
+        result = replay_inbox(hub, getattr(args, "company", None), getattr(args, "provider", None), actor=actor)
+        for error in result.errors:
+            out(t("webhooks.replay_error", None, error=error))
+        out(t("webhooks.replayed", None, attempted=result.attempted, processed=result.processed,
+              failed=result.failed))
+        return 1 if result.failed else 0
+    raise HubError("webhooks.unknown_action", action=args.action)
