@@ -30,4 +30,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "ops.auth.page_denied": {"de": "Diese Seite ist für Ihre Rolle nicht freigegeben.",
                              "en": "Your role does not give access to this page."},
+    # --- legacy import ------------------------------------------------------------------------
+    "ops.legacy.error": {"de": "Der Import aus der Altanwendung ist fehlgeschlagen.", "en": "The legacy import failed."},
+    "ops.legacy.app_key_invalid": {
+        "de": "Der APP_KEY ist ungültig: erwartet wird „base64:…“ mit 32 Byte (wie in der .env der Altanwendung).",
+        "en": "The APP_KEY is invalid: expected 'base64:…' holding 32 bytes (as in the legacy application's .env).",
+    },
+    "ops.legacy.bad_url": {"de": "Die Quell-URL ist keine gültige SQLAlchemy-URL (oder der Treiber fehlt).",
+                           "en": "The source URL is not a valid SQLAlchemy URL (or its driver is missing)."},
+    "ops.legacy.no_companies_table": {"de": "Die Quelldatenbank hat keine Tabelle „companies“.",
+                                      "en": "The source database has no 'companies' table."},
+    "ops.legacy.source_unreadable": {"de": "Die Quelldatenbank ist nicht lesbar ({kind}).",
+                                     "en": "The source database cannot be read ({kind})."},
 }
