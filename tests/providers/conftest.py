@@ -1,4 +1,5 @@
-"""Fixtures for provider tests: one simulator per session, reset before every test."""
+"""Fixtures for provider tests. The `simulator` fixture (a SimulatorServer on loopback, reset per
+test) lives in tests/conftest.py."""
 from __future__ import annotations
 
 import socket
@@ -6,21 +7,6 @@ import socket
 import pytest
 
 from integhub.providers.http import RetryPolicy
-from integhub.simulator import SimulatorServer
-
-
-@pytest.fixture(scope="session")
-def simulator_server():
-    with SimulatorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def simulator(simulator_server):
-    """The running simulator (real HTTP on 127.0.0.1) with fresh state for this test."""
-    simulator_server.reset()
-    yield simulator_server
-    simulator_server.clear_faults()
 
 
 @pytest.fixture

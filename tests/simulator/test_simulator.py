@@ -17,17 +17,10 @@ CAL = "cal_test_simulator000000000000000000"
 RETELL = "key_simulator_1"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with SimulatorServer() as sim:
-        yield sim
-
-
 @pytest.fixture
-def sim(server):
-    server.reset()
-    yield server
-    server.clear_faults()
+def sim(simulator):
+    """The shared session simulator (tests/conftest.py), reset for this test."""
+    return simulator
 
 
 @pytest.fixture
