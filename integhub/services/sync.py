@@ -1,53 +1,84 @@
 """Sync engine entry point — the interface pages, CLI, worker and the save flow call.
 
-(The Sync engine issue fills in the implementation; until then `run_sync` is not available.)
+`run_sync` runs one (company, provider) now under the same lease the worker uses (integhub.sync);
+`running_sync` tells whether a run holds that lease; `sync_status` adds the worker's view (backoff,
+last run) for status cards.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import HubError, NotAvailable
+from sqlalchemy import select
 
+from ..db import Hub
+from ..models_sync import SyncRun, SyncState
+from ..sync.options import SyncOptions
+from ..sync.result import SyncAlreadyRunning, SyncResult
+from .companies import parse_uuid
 
-@dataclass
-class SyncResult:
-    company_id: str
-    provider: str
-    success: bool
-    records_synced: int = 0
-    duration_ms: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    error: str | None = None  # a clear message (German or English), never a traceback or secret
-    error_code: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        """The contract's `sync --json` document."""
-        return {"company_id": self.company_id, "provider": self.provider, "success": self.success,
-                "records_synced": self.records_synced, "duration_ms": self.duration_ms,
-                "counts": self.counts, "error": self.error}
-
-
-class SyncAlreadyRunning(HubError):
-    key = "sync.already_running"
-
-    def __init__(self, started_at: datetime | None = None, **kwargs):
-        self.started_at = started_at
-        super().__init__(None, started_at=started_at.isoformat(timespec="seconds") if started_at else "?", **kwargs)
+__all__ = ["SyncAlreadyRunning", "SyncOptions", "SyncResult", "run_sync", "running_sync", "sync_status"]
 
 
 def run_sync(hub, company_id, provider: str, *, actor: str = "system", trigger: str = "manual",
-             progress: Callable[[str, dict[str, Any]], None] | None = None) -> SyncResult:
+             progress: Callable[[str, dict[str, Any]], None] | None = None, options: SyncOptions | None = None,
+             force_deletes: bool = False, cancel: threading.Event | None = None) -> SyncResult:
     """Sync one (company, provider) now, under the same lease the worker uses.
 
     Raises SyncAlreadyRunning when another run holds the lease. `progress(step, counts)` is called
-    after each object type so the UI can show it.
+    after each object type so the UI can show it. `force_deletes=True` lets a run soft-delete more
+    than half of an object type (after an admin confirmed the remote really lost them).
+    A failed run returns `success=False` with a clear `error`; earlier synced data stays as it was.
     """
-    raise NotAvailable()
+    from ..sync import engine
+
+    return engine.run(hub, company_id, provider, actor=actor, trigger=trigger, progress=progress, options=options,
+                      force_deletes=force_deletes, cancel=cancel)
 
 
 def running_sync(hub, company_id, provider: str) -> dict[str, Any] | None:
-    """The run currently holding the lease ({"started_at", "holder"}), or None."""
-    return None
+    """The run currently holding the lease ({"started_at", "holder", "trigger", "actor", "expires_at",
+    "heartbeat_at"}; times naive UTC), or None."""
+    from ..sync import lease
+
+    return lease.running(hub, parse_uuid(company_id), provider)
+
+
+def sync_status(hub: Hub, company_id, provider: str) -> dict[str, Any]:
+    """The sync side of a status card (JSON-ready, times ISO UTC):
+
+    {"running": {started_at, holder, trigger, actor} | None,
+     "consecutive_failures": int, "next_attempt_at": iso | None, "backing_off": bool,
+     "last_run": {started_at, finished_at, success, trigger, actor, counts, deleted, records_synced,
+                  duration_ms, error_code, error} | None}
+    """
+    cid = parse_uuid(company_id)
+    run = running_sync(hub, cid, provider)
+    with hub.session() as s:
+        state = s.execute(select(SyncState.consecutive_failures, SyncState.next_attempt_at)
+                          .where(SyncState.company_id == cid, SyncState.provider == provider)).first()
+        last = s.scalars(select(SyncRun).where(SyncRun.company_id == cid, SyncRun.provider == provider,
+                                               SyncRun.success.is_not(None))
+                         .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(1)).first()
+    from ..models import utcnow
+
+    next_at = state.next_attempt_at if state else None
+    return {
+        "running": None if run is None else {k: _iso(v) if isinstance(v, datetime) else v
+                                             for k, v in run.items() if k in ("started_at", "holder", "trigger", "actor")},
+        "consecutive_failures": int(state.consecutive_failures or 0) if state else 0,
+        "next_attempt_at": _iso(next_at),
+        "backing_off": bool(next_at and next_at > utcnow()),
+        "last_run": None if last is None else {
+            "started_at": _iso(last.started_at), "finished_at": _iso(last.finished_at), "success": last.success,
+            "trigger": last.trigger, "actor": last.actor, "counts": dict(last.counts or {}),
+            "deleted": dict(last.deleted or {}), "records_synced": last.records_synced,
+            "duration_ms": last.duration_ms, "error_code": last.error_code, "error": last.error,
+        },
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.replace(tzinfo=timezone.utc).isoformat()

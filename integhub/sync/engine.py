@@ -1,0 +1,393 @@
+"""A sync run for one (company, provider), as ../shared/contract.md "What a sync reads" describes.
+
+Shape of a run:
+1. claim the lease (integhub.sync.lease), open a `sync_runs` row, start the heartbeat;
+2. per object type: read the complete listing from the provider (no transaction open while the
+   network is slow), then ONE transaction that re-checks the lease (fence), bulk-upserts the rows,
+   soft-deletes what the listing no longer has (unless the delete guard trips) and runs discovery
+   mapping; a failure later in the run leaves earlier object types committed and this one untouched;
+3. one closing transaction: the run row, the `integration_metrics` row (action "sync"),
+   last_sync_at / last_error on integration_configs (without touching its optimistic-lock version),
+   backoff state, and the lease released — together, so a worker that re-checks due-ness after
+   claiming sees either all of it or none.
+
+Soft deletes only ever follow a complete listing of that object type, and only within what the
+listing covered (bookings from the window start on; Retell calls within the incremental window).
+Rows written by someone else during the run (webhooks) have a newer `synced_at` than the run's start
+and are never deleted by it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ..db import Hub
+from ..errors import HubError, NotFound
+from ..i18n import t
+from ..models import (
+    CalcomBooking,
+    CalcomEventType,
+    CalcomUser,
+    Company,
+    IntegrationConfig,
+    RetellAgent,
+    RetellCall,
+    RetellPhoneNumber,
+    utcnow,
+)
+from ..models_sync import SyncRun, SyncState
+from ..providers import get_provider
+from ..providers.errors import MalformedResponse, ProviderError
+from ..services.companies import parse_uuid
+from ..services.configs import describe_error, get_secret
+from ..services.mappings import auto_map_event_types, auto_map_users
+from ..services.metrics import record_metric
+from . import lease as leases
+from . import normalize
+from .options import SyncOptions
+from .result import (
+    DeleteGuardTripped,
+    LeaseLost,
+    SyncAlreadyRunning,
+    SyncCancelled,
+    SyncResult,
+    SyncStopped,
+    TeamNotFound,
+)
+from .upsert import upsert_rows
+
+log = logging.getLogger(__name__)
+
+CONFIGS = IntegrationConfig.__table__
+DELETE_CHUNK = 500
+CHECK_EVERY = 100  # items between lease/cancel checks while reading a listing
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", trigger: str = "manual",
+        progress: Progress | None = None, options: SyncOptions | None = None, force_deletes: bool = False,
+        cancel: threading.Event | None = None, unless_finished_since: datetime | None = None,
+        raise_if_running: bool = True) -> SyncResult | None:
+    """Sync one pair under its lease.
+
+    Raises SyncAlreadyRunning when another run holds the lease (or returns None with
+    `raise_if_running=False`, the worker's way). NotFound for an unknown company. A pair that is not
+    configured or inactive gives a failed result without a run.
+    """
+    cid = parse_uuid(company_id)
+    prov = get_provider(provider)
+    options = options or SyncOptions.from_env()
+    with hub.session() as s:
+        if s.get(Company, cid) is None:
+            raise NotFound("hub.company_not_found")
+        config = s.execute(select(CONFIGS.c.api_key, CONFIGS.c.is_active, CONFIGS.c.settings)
+                           .where(CONFIGS.c.company_id == cid, CONFIGS.c.provider == prov.name)).first()
+    if config is None or not config.api_key:
+        return _refused(cid, prov.name, "sync_engine.not_configured", "not_configured")
+    if not config.is_active:
+        return _refused(cid, prov.name, "sync_engine.inactive", "inactive")
+
+    lease = leases.claim(hub, cid, prov.name, trigger=trigger, actor=actor, lease_seconds=options.lease_seconds,
+                         unless_finished_since=unless_finished_since)
+    if lease is None:
+        if not raise_if_running:
+            return None
+        current = leases.running(hub, cid, prov.name)
+        raise SyncAlreadyRunning(current["started_at"] if current else None)
+    try:
+        with leases.heartbeat(hub, lease, options.heartbeat_interval):
+            return SyncRunner(hub, lease, dict(config.settings or {}), options, progress=progress,
+                              force_deletes=force_deletes, cancel=cancel).execute()
+    except BaseException:
+        leases.release_quietly(hub, lease)  # no-op when the run already released it
+        raise
+
+
+def _refused(cid: uuid.UUID, provider: str, key: str, code: str) -> SyncResult:
+    return SyncResult(str(cid), provider, False, error=t(key, provider=get_provider(provider).display_name),
+                      error_code=code)
+
+
+class SyncRunner:
+    """One run: reads each object type, stores it in its own transaction, records the outcome."""
+
+    def __init__(self, hub: Hub, lease: leases.Lease, settings: dict[str, Any], options: SyncOptions, *,
+                 progress: Progress | None = None, force_deletes: bool = False,
+                 cancel: threading.Event | None = None) -> None:
+        self.hub, self.lease, self.settings, self.options = hub, lease, settings, options
+        self.cid, self.provider = lease.company_id, lease.provider
+        self.progress, self.force_deletes, self.cancel = progress, force_deletes, cancel
+        self.counts: dict[str, int] = {}
+        self.deleted: dict[str, int] = {}
+        self.run_id: int | None = None
+        self.cursor_updates: dict[str, Any] = {}
+
+    # --- the run ---------------------------------------------------------------------------------
+    def execute(self) -> SyncResult:
+        started = time.monotonic()
+        self._open_run()
+        error: BaseException | None = None
+        try:
+            api_key = get_secret(self.hub, self.cid, self.provider)
+            client = get_provider(self.provider).client(api_key, timeout=self.options.request_timeout,
+                                                        retry=self.options.retry)
+            try:
+                if self.provider == "calcom":
+                    self._sync_calcom(client)
+                elif self.provider == "retell":
+                    self._sync_retell(client)
+                else:  # a provider registered without sync steps
+                    raise SyncStopped("sync_engine.no_steps")
+            finally:
+                client.close()
+        except (ProviderError, HubError) as exc:
+            error = exc
+        except Exception as exc:  # a bug or a database failure: still a clean, recorded failure
+            log.exception("sync %s/%s failed unexpectedly", self.cid, self.provider)
+            error = exc
+        except BaseException as exc:  # interpreter shutdown, a UI rerun inside `progress`: record, then go on
+            self._finish(started, SyncCancelled())
+            raise exc
+        return self._finish(started, error)
+
+    def _check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise SyncCancelled()
+        if self.lease.lost.is_set():
+            raise LeaseLost()
+
+    def _watch(self, items: Iterable[dict]) -> Iterator[dict]:
+        for n, item in enumerate(items):
+            if n % CHECK_EVERY == 0:
+                self._check()
+            yield item
+
+    def _step_done(self, name: str) -> None:
+        if self.progress is not None:
+            self.progress(name, dict(self.counts))
+
+    # --- Cal.com ---------------------------------------------------------------------------------
+    def _sync_calcom(self, client) -> None:
+        mark = utcnow()
+        me = client.me()
+        if not isinstance(me.get("id"), int) or not me.get("username"):
+            raise MalformedResponse("calcom", detail="/v2/me: missing id or username")
+        team_id = None
+        slug = self.settings.get("team_slug")
+        if slug:
+            team = client.find_team(slug)
+            if team is None:
+                raise TeamNotFound(slug)
+            team_id = int(team["id"])
+
+        rows = [normalize.event_type_from_api(e) for e in client.event_types(me["username"])]
+        if team_id is not None:
+            rows += [normalize.event_type_from_api(e, team_id=team_id) for e in client.team_event_types(team_id)]
+        self._store("event_types", CalcomEventType, rows, "remote_id", mark=mark,
+                    after=lambda s: auto_map_event_types(s, self.cid))
+        self._step_done("event_types")
+
+        mark = utcnow()
+        if team_id is not None:
+            rows = [normalize.user_from_membership(m) for m in client.team_memberships(team_id)]
+        else:
+            rows = [normalize.user_from_me(me)]
+        self._store("users", CalcomUser, rows, "remote_id", mark=mark, after=lambda s: auto_map_users(s, self.cid))
+        self._step_done("users")
+
+        mark = utcnow()
+        window_days = int(self.settings.get("booking_window_days") or 90)
+        after_start = (mark - timedelta(days=window_days)).replace(microsecond=0)
+        page = self.options.bookings_page_size
+        rows = [normalize.booking_from_rest(b) for b in self._watch(client.iter_bookings(after_start=after_start,
+                                                                                         page_size=page))]
+        if team_id is not None:
+            rows += [normalize.booking_from_rest(b)
+                     for b in self._watch(client.iter_bookings(after_start=after_start, team_id=team_id,
+                                                               page_size=page))]
+        bookings = CalcomBooking.__table__.c
+        self._store("bookings", CalcomBooking, rows, "uid", mark=mark, scope=[bookings.start_at >= after_start],
+                    # A webhook may already have stored a newer state than this listing saw.
+                    only_if=lambda table, new: (table.c.remote_updated_at.is_(None)
+                                                | new.remote_updated_at.is_(None)
+                                                | (table.c.remote_updated_at <= new.remote_updated_at)))
+        self._step_done("bookings")
+
+    # --- Retell ----------------------------------------------------------------------------------
+    def _sync_retell(self, client) -> None:
+        mark = utcnow()
+        rows = [normalize.agent_from_api(a) for a in client.agents()]
+        self._store("agents", RetellAgent, rows, "agent_id", mark=mark)
+        self._step_done("agents")
+
+        mark = utcnow()
+        rows = [normalize.phone_number_from_api(n) for n in client.phone_numbers()]
+        self._store("phone_numbers", RetellPhoneNumber, rows, "phone_number", mark=mark)
+        self._step_done("phone_numbers")
+
+        mark = utcnow()
+        start_ms = self._calls_window_start(mark)
+        rows = [normalize.call_from_api(c)
+                for c in self._watch(client.iter_calls(start_after_ms=start_ms, page_size=self.options.calls_page_size))]
+        newest = max((r["start_timestamp_ms"] for r in rows if r["start_timestamp_ms"] is not None), default=None)
+        previous = self._cursor("calls_start_ms")
+        if newest is not None:
+            self.cursor_updates["calls_start_ms"] = max(newest, previous or 0)
+        calls = RetellCall.__table__.c
+        self._store("calls", RetellCall, rows, "call_id", mark=mark, scope=[calls.start_timestamp_ms >= start_ms],
+                    # A webhook may already have stored a later stage of the call (ended, analyzed).
+                    only_if=lambda table, new: table.c.stage <= new.stage,
+                    after=self._save_cursors)
+        self._step_done("calls")
+
+    def _cursor(self, name: str) -> Any:
+        with self.hub.session() as s:
+            cursors = s.execute(select(SyncState.cursors).where(SyncState.company_id == self.cid,
+                                                                SyncState.provider == self.provider)).scalar()
+        return (cursors or {}).get(name)
+
+    def _calls_window_start(self, now: datetime) -> int:
+        """First run: the whole window (default 90 days). Later: from the newest synced start minus the
+        overlap, and never after the start of a call we still hold as unfinished (so it is re-read)."""
+        window_days = int(self.settings.get("call_window_days") or 90)
+        window_start = _epoch_ms(now - timedelta(days=window_days))
+        cursor = self._cursor("calls_start_ms")
+        if cursor is None:
+            return window_start
+        start = int(cursor) - int(self.options.calls_overlap_minutes * 60_000)
+        with self.hub.session() as s:
+            oldest_open = s.execute(
+                select(func.min(RetellCall.start_timestamp_ms))
+                .where(RetellCall.company_id == self.cid, RetellCall.deleted_at.is_(None),
+                       RetellCall.call_status.in_(("registered", "ongoing")),
+                       RetellCall.start_timestamp_ms >= _epoch_ms(now - timedelta(days=1)))
+            ).scalar()
+        if oldest_open is not None:
+            start = min(start, int(oldest_open))
+        return max(start, window_start)
+
+    def _save_cursors(self, session) -> None:
+        if not self.cursor_updates:
+            return
+        current = session.execute(select(SyncState.cursors).where(SyncState.company_id == self.cid,
+                                                                  SyncState.provider == self.provider)).scalar()
+        session.execute(update(SyncState).where(SyncState.company_id == self.cid, SyncState.provider == self.provider)
+                        .values(cursors={**(current or {}), **self.cursor_updates}))
+
+    # --- storing one object type -----------------------------------------------------------------
+    def _store(self, name: str, model, rows: list[dict[str, Any]], key: str, *, mark: datetime,
+               scope: list | None = None, only_if=None, after: Callable | None = None) -> None:
+        """Upsert the complete listing `rows` of one object type and soft-delete what it lacks, in
+        one transaction. `mark`: when reading the listing began."""
+        self._check()
+        table = model.__table__
+        key_col = table.c[key]
+        rows = normalize_keys(rows, key)
+        with self.hub.session() as s:
+            leases.fence(s, self.lease)
+            stamp = utcnow()
+            for row in rows:
+                row.update(company_id=self.cid, synced_at=stamp, deleted_at=None)
+            live = set(s.scalars(select(key_col).where(table.c.company_id == self.cid, table.c.deleted_at.is_(None),
+                                                       table.c.synced_at < mark, *(scope or []))))
+            gone = sorted(live - {row[key] for row in rows})
+            if (not self.force_deletes and len(gone) >= self.options.delete_guard_min
+                    and len(gone) > self.options.delete_guard_ratio * len(live)):
+                raise DeleteGuardTripped(name, len(gone), len(live))
+            upsert_rows(s, model, rows, key_cols=("company_id", key), only_if=only_if)
+            for start in range(0, len(gone), DELETE_CHUNK):
+                s.execute(update(table).where(table.c.company_id == self.cid, key_col.in_(gone[start:start + DELETE_CHUNK]),
+                                              table.c.deleted_at.is_(None), table.c.synced_at < mark)
+                          .values(deleted_at=stamp))
+            if after is not None:
+                after(s)
+        self.counts[name] = len(rows)
+        self.deleted[name] = len(gone)
+
+    # --- bookkeeping -----------------------------------------------------------------------------
+    def _open_run(self) -> None:
+        with self.hub.session() as s:
+            leases.fence(s, self.lease)
+            if self.lease.took_over:
+                self._close_abandoned(s)
+            run = SyncRun(company_id=self.cid, provider=self.provider, trigger=self.lease.trigger[:20],
+                          actor=(self.lease.actor or "system")[:255], holder=self.lease.holder,
+                          started_at=self.lease.started_at, counts={}, deleted={})
+            s.add(run)
+            s.flush()
+            self.run_id = run.id
+
+    def _close_abandoned(self, s) -> None:
+        """Runs whose process died holding the lease: close them, with their failure metric."""
+        now = utcnow()
+        for run in s.scalars(select(SyncRun).where(SyncRun.company_id == self.cid, SyncRun.provider == self.provider,
+                                                   SyncRun.success.is_(None))):
+            run.success, run.finished_at, run.error_code = False, now, "abandoned"
+            run.error = t("sync_engine.abandoned", holder=run.holder)
+            run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
+            record_metric(s, company_id=self.cid, provider=self.provider, action="sync", success=False,
+                          duration_ms=run.duration_ms, records_synced=0, error_code="abandoned")
+
+    def _finish(self, started: float, error: BaseException | None) -> SyncResult:
+        duration_ms = int((time.monotonic() - started) * 1000)
+        records = sum(self.counts.values())
+        success = error is None
+        code = None if success else (getattr(error, "code", None) if isinstance(error, (ProviderError, SyncStopped))
+                                     else "internal")
+        message = None if success else describe_error(error)
+        now = utcnow()
+        counted_failure = not success and not isinstance(error, SyncCancelled)
+        try:
+            with self.hub.session() as s:
+                prev = s.execute(select(SyncState.consecutive_failures).where(
+                    SyncState.company_id == self.cid, SyncState.provider == self.provider)).scalar() or 0
+                failures = 0 if success else (prev + 1 if counted_failure else prev)
+                outcome: dict[str, Any] = {"last_started_at": self.lease.started_at, "last_finished_at": leases.db_now(s),
+                                           "last_success": success, "last_error_code": code,
+                                           "last_counts": dict(self.counts), "consecutive_failures": failures}
+                if success:
+                    outcome["next_attempt_at"] = None
+                elif counted_failure:
+                    outcome["next_attempt_at"] = now + timedelta(seconds=self.options.backoff_delay(failures))
+                ours = leases.release(s, self.lease, **outcome)
+                if not ours and success:
+                    success, code = False, "lease_lost"
+                    message = t("sync_engine.lease_lost")
+                if ours:
+                    values = {"last_sync_at": now, "last_error": None} if success else {"last_error": message}
+                    s.execute(update(CONFIGS).where(CONFIGS.c.company_id == self.cid, CONFIGS.c.provider == self.provider)
+                              # keep updated_at: it tells admins when the *configuration* changed
+                              .values(updated_at=CONFIGS.c.updated_at, **values))
+                s.execute(update(SyncRun).where(SyncRun.id == self.run_id).values(
+                    finished_at=now, success=success, records_synced=records, duration_ms=duration_ms,
+                    counts=dict(self.counts), deleted=dict(self.deleted), error_code=code, error=message))
+                record_metric(s, company_id=self.cid, provider=self.provider, action="sync", success=success,
+                              duration_ms=duration_ms, records_synced=records, error_code=code)
+        except Exception:
+            log.exception("could not record the end of sync %s/%s", self.cid, self.provider)
+            leases.release_quietly(self.hub, self.lease)
+            if success:
+                success, code, message = False, "internal", t("hub.database_error")
+        return SyncResult(str(self.cid), self.provider, success, records_synced=records, duration_ms=duration_ms,
+                          counts=dict(self.counts), error=message, error_code=code, deleted=dict(self.deleted),
+                          run_id=self.run_id)
+
+
+def normalize_keys(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """De-duplicate by key (e.g. a booking in both the personal and the team listing): last wins."""
+    by_key: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        by_key[row[key]] = row
+    return list(by_key.values())
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.replace(tzinfo=timezone.utc).timestamp() * 1000)

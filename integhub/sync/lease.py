@@ -1,0 +1,187 @@
+"""One run at a time per (company, provider), across threads, processes and machines.
+
+The lease is a row of `sync_state`. Claiming it is a single atomic statement on both dialects:
+
+    INSERT INTO sync_state (...) VALUES (...)
+    ON CONFLICT (company_id, provider) DO UPDATE SET lease_token = excluded.lease_token, ...
+    WHERE sync_state.lease_token IS NULL OR sync_state.lease_expires_at < now
+
+PostgreSQL locks the conflicting row and evaluates the WHERE on its newest version, so of two
+concurrent claimers exactly one gets rowcount 1; SQLite has a single writer anyway. A heartbeat
+moves `lease_expires_at` on while the run is alive; when a process dies the lease simply runs out
+and the next claimer takes over. Every write of a run is fenced: its transaction first re-extends the
+lease by token and gives up (LeaseLost) if the token is no longer there.
+
+On PostgreSQL lease times come from the database clock, so machines with skewed clocks agree.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db import Hub
+from ..models import utcnow
+from ..models_sync import SyncState
+from .result import LeaseLost
+from .upsert import dialect_insert
+
+log = logging.getLogger(__name__)
+
+STATE = SyncState.__table__
+
+
+def holder_name() -> str:
+    """host:pid:thread — names who holds a lease in the UI and in logs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:255]
+
+
+def db_now(session: Session) -> datetime:
+    """Naive UTC from the database's clock on PostgreSQL (shared by all machines), else this process's."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(select(func.timezone("UTC", func.clock_timestamp()))).scalar_one()
+    return utcnow()
+
+
+@dataclass
+class Lease:
+    company_id: uuid.UUID
+    provider: str
+    token: str
+    holder: str
+    trigger: str
+    actor: str
+    started_at: datetime
+    lease_seconds: float
+    lost: threading.Event = field(default_factory=threading.Event)
+    took_over: bool = False  # a dead holder's expired lease was taken over
+
+
+def claim(hub: Hub, company_id: uuid.UUID, provider: str, *, trigger: str, actor: str, lease_seconds: float,
+          holder: str | None = None, unless_finished_since: datetime | None = None) -> Lease | None:
+    """Take the lease, or return None when another live run holds it.
+
+    `unless_finished_since`: the worker's re-check of due-ness. It listed the pair as due at that
+    moment; if any run finished since (another worker's or a manual one), it is no longer due and
+    the claim fails, so a due sync runs exactly once however many workers saw it.
+    """
+    holder = holder or holder_name()
+    token = uuid.uuid4().hex
+    with hub.session() as s:
+        now = db_now(s)
+        insert = dialect_insert(s.get_bind().dialect.name)
+        lease_cols = {
+            "lease_token": token, "lease_holder": holder, "lease_expires_at": now + timedelta(seconds=lease_seconds),
+            "lease_trigger": trigger[:20], "lease_actor": (actor or "system")[:255], "started_at": now,
+            "heartbeat_at": now,
+        }
+        stmt = insert(STATE).values(company_id=company_id, provider=provider, consecutive_failures=0,
+                                    last_counts={}, cursors={}, **lease_cols)
+        free = or_(STATE.c.lease_token.is_(None), STATE.c.lease_expires_at.is_(None), STATE.c.lease_expires_at < now)
+        if unless_finished_since is not None:
+            free = free & or_(STATE.c.last_finished_at.is_(None), STATE.c.last_finished_at < unless_finished_since)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["company_id", "provider"],
+            set_={name: stmt.excluded[name] for name in lease_cols},
+            where=free,
+        )
+        previous = s.execute(select(STATE.c.lease_token).where(STATE.c.company_id == company_id,
+                                                               STATE.c.provider == provider)).scalar_one_or_none()
+        if s.execute(stmt.execution_options(preserve_rowcount=True)).rowcount != 1:
+            return None
+        return Lease(company_id, provider, token, holder, trigger, actor, now, lease_seconds,
+                     took_over=previous is not None)
+
+
+def extend(session: Session, lease: Lease) -> bool:
+    """Move the expiry on (heartbeat and fence). False when the lease is no longer ours."""
+    now = db_now(session)
+    result = session.execute(
+        update(STATE)
+        .where(STATE.c.company_id == lease.company_id, STATE.c.provider == lease.provider,
+               STATE.c.lease_token == lease.token)
+        .values(lease_expires_at=now + timedelta(seconds=lease.lease_seconds), heartbeat_at=now)
+        .execution_options(preserve_rowcount=True)
+    )
+    return result.rowcount == 1
+
+
+def fence(session: Session, lease: Lease) -> None:
+    """First statement of every write transaction of a run: still ours, or stop (LeaseLost).
+
+    On PostgreSQL it also locks the state row until the transaction ends, so nobody can claim the
+    lease in the middle of our write.
+    """
+    if lease.lost.is_set() or not extend(session, lease):
+        lease.lost.set()
+        raise LeaseLost()
+
+
+def release(session: Session, lease: Lease, **outcome: Any) -> bool:
+    """Give the lease up and record the run's outcome columns in the same statement."""
+    result = session.execute(
+        update(STATE)
+        .where(STATE.c.company_id == lease.company_id, STATE.c.provider == lease.provider,
+               STATE.c.lease_token == lease.token)
+        .values(lease_token=None, lease_holder=None, lease_expires_at=None, lease_trigger=None, lease_actor=None,
+                started_at=None, heartbeat_at=None, **outcome)
+        .execution_options(preserve_rowcount=True)
+    )
+    return result.rowcount == 1
+
+
+def release_quietly(hub: Hub, lease: Lease) -> None:
+    """Best effort after a crash of the run itself: free the lease so nobody waits for its expiry."""
+    try:
+        with hub.session() as s:
+            release(s, lease)
+    except Exception:  # the database may be what failed; the lease then expires on its own
+        log.warning("could not release the sync lease of %s/%s; it expires on its own",
+                    lease.company_id, lease.provider)
+
+
+@contextmanager
+def heartbeat(hub: Hub, lease: Lease, interval: float) -> Iterator[None]:
+    """Extend the lease every `interval` seconds in a background thread while the block runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            try:
+                with hub.session() as s:
+                    if not extend(s, lease):
+                        lease.lost.set()
+                        return
+            except Exception:  # a database hiccup: try again next beat; the fence catches real loss
+                log.warning("sync lease heartbeat failed for %s/%s", lease.company_id, lease.provider)
+
+    thread = threading.Thread(target=beat, name=f"lease-heartbeat:{lease.provider}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=interval + 5)
+
+
+def running(hub: Hub, company_id: uuid.UUID, provider: str) -> dict[str, Any] | None:
+    """The live lease of a pair ({started_at, holder, trigger, actor, expires_at}), or None."""
+    with hub.session() as s:
+        now = db_now(s)
+        row = s.execute(select(STATE).where(STATE.c.company_id == company_id, STATE.c.provider == provider,
+                                            STATE.c.lease_token.is_not(None),
+                                            STATE.c.lease_expires_at >= now)).mappings().first()
+    if row is None:
+        return None
+    return {"started_at": row["started_at"], "holder": row["lease_holder"], "trigger": row["lease_trigger"],
+            "actor": row["lease_actor"], "expires_at": row["lease_expires_at"], "heartbeat_at": row["heartbeat_at"]}
