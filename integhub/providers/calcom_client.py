@@ -28,8 +28,7 @@ BASE_URL_ENV = "INTEGHUB_CALCOM_BASE_URL"
 EVENT_TYPES_VERSION = "2024-06-14"
 BOOKINGS_VERSION = "2024-08-13"
 
-MEMBERSHIPS_MAX_TAKE = 250  # spec: take 1..250 on /v2/teams/{teamId}/memberships and /v2/webhooks
-TEAM_BOOKINGS_MAX_TAKE = 250  # spec: take 1..250 on /v2/teams/{teamId}/bookings
+LIST_MAX_TAKE = 250  # spec: take 1..250 on memberships, webhooks and team bookings
 
 # The `triggers` enum of CreateWebhookInputDto (the spec's *example* lists values outside it).
 WEBHOOK_TRIGGERS = frozenset({
@@ -112,7 +111,7 @@ class CalcomClient:
 
     def team_memberships(self, team_id: int, page_size: int = 250) -> list[dict]:
         return list(self._iter_take_skip(f"/v2/teams/{int(team_id)}/memberships",
-                                         min(max(1, page_size), MEMBERSHIPS_MAX_TAKE)))
+                                         min(max(1, page_size), LIST_MAX_TAKE)))
 
     def iter_bookings(
         self,
@@ -129,24 +128,26 @@ class CalcomClient:
         if team_id is None:
             path, take = "/v2/bookings", max(1, page_size)
         else:
-            path, take = f"/v2/teams/{int(team_id)}/bookings", min(max(1, page_size), TEAM_BOOKINGS_MAX_TAKE)
+            path, take = f"/v2/teams/{int(team_id)}/bookings", min(max(1, page_size), LIST_MAX_TAKE)
         params: dict[str, Any] = {"take": take, "sortCreated": "asc"}
         if after_start is not None:
             params["afterStart"] = _iso_utc(after_start)
         skip = 0
+        previous_first = None
         while True:
             body = self._get(path, params={**params, "skip": skip}, version=BOOKINGS_VERSION,
                              expect=list, whole_body=True)
             items = body["data"]
             _require_dicts(items, path)
             has_next = _has_next_page(body.get("pagination"), items, take, path)
+            previous_first = _refuse_repeated_page(items, previous_first, path)
             yield from items
             if not has_next:
                 return
             skip += len(items)
 
     def webhooks(self) -> list[dict]:
-        return list(self._iter_take_skip("/v2/webhooks", MEMBERSHIPS_MAX_TAKE))
+        return list(self._iter_take_skip("/v2/webhooks", LIST_MAX_TAKE))
 
     def create_webhook(self, *, subscriber_url: str, triggers: list[str], secret: str, active: bool = True) -> dict:
         unknown = sorted(set(triggers) - WEBHOOK_TRIGGERS)
@@ -161,9 +162,11 @@ class CalcomClient:
     def _iter_take_skip(self, path: str, take: int) -> Iterator[dict]:
         """Lists without pagination metadata: `skip += take` until a page is shorter than `take`."""
         skip = 0
+        previous_first = None
         while True:
             items = self._get(path, params={"take": take, "skip": skip}, expect=list)
             _require_dicts(items, path)
+            previous_first = _refuse_repeated_page(items, previous_first, path)
             yield from items
             if len(items) < take:
                 return
@@ -227,6 +230,14 @@ def _iso_utc(moment: datetime) -> str:
 def _require_dicts(items: list, path: str) -> None:
     if not all(isinstance(item, dict) for item in items):
         raise MalformedResponse(PROVIDER, detail=f"{path}: list items are not objects")
+
+
+def _refuse_repeated_page(items: list[dict], previous_first: dict | None, path: str) -> dict | None:
+    """A server that ignores `skip` would send the same page forever; stop instead of looping."""
+    first = items[0] if items else None
+    if first is not None and first == previous_first:
+        raise MalformedResponse(PROVIDER, detail=f"{path}: the same page came back twice (skip ignored?)")
+    return first
 
 
 def _has_next_page(pagination: Any, items: list, take: int, path: str) -> bool:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
+from integhub import i18n
+
 PROVIDER_DISPLAY_NAMES = {"calcom": "Cal.com", "retell": "Retell.ai"}
 
 DETAIL_MAX_CHARS = 200
@@ -45,8 +47,6 @@ class ProviderError(Exception):
 
     def message(self, lang: str | None = None) -> str:
         """The admin-facing sentence in `lang` (default: INTEGHUB_LANG, else German)."""
-        from integhub import i18n
-
         key = f"error.{self.code}"
         if key not in i18n.MESSAGES:
             # Until the catalogue has a text for this code (e.g. bad_request), the generic

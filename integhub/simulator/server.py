@@ -121,7 +121,9 @@ def run(port: int, host: str = "127.0.0.1") -> None:
     print(f"  export INTEGHUB_CALCOM_BASE_URL={url}")
     print(f"  export INTEGHUB_RETELL_BASE_URL={url}")
     print("  Cal.com keys start with cal_; keys containing 'invalid' are rejected. Control API: /_sim/", flush=True)
-    uvicorn.run(create_app(SimulatorState()), host=host, port=port, log_level="info",
+    # No access log: /_sim/requests has the same, and uvicorn's access formatter needs the record
+    # args that a redacting log filter may have dropped.
+    uvicorn.run(create_app(SimulatorState()), host=host, port=port, log_level="info", access_log=False,
                 timeout_graceful_shutdown=1)
 
 

@@ -375,3 +375,14 @@ def test_remote_message_echoing_the_key_is_scrubbed():
 def test_empty_key_is_refused():
     with pytest.raises(ValueError):
         CalcomClient("  ")
+
+
+def test_a_server_ignoring_skip_does_not_loop_forever():
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = [{"id": i, "user": {"email": f"u{i}@x.de"}} for i in range(int(request.url.params["take"]))]
+        return httpx.Response(200, json={"status": "success", "data": page})
+
+    with CalcomClient(KEY, base_url="http://calcom.test", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(MalformedResponse) as caught:
+            client.team_memberships(1, page_size=10)
+    assert "same page" in caught.value.detail and client.requests_made == 2
