@@ -196,25 +196,29 @@ def replay_inbox(hub: Hub, company_id: object | None = None, provider: str | Non
     result = ReplayResult()
     touched: dict[tuple[uuid.UUID, str], list[int]] = {}
     for row_id in ids:
+        pair = label = None
         try:
             with hub.session() as s:
                 row = s.get(WebhookInbox, row_id, with_for_update=True)
                 if row is None or row.status not in REPLAYABLE:
                     continue  # someone else replayed it meanwhile
                 result.attempted += 1
+                pair = (row.company_id, row.provider)
                 label = f"{row.provider} {row.event_type} {row.object_id or ''}".strip()
-                touched.setdefault((row.company_id, row.provider), [0, 0])
+                touched.setdefault(pair, [0, 0])
                 process_stored(s, row.provider, row.company_id, row.body)
                 inbox.mark(s, row_id, ok=True)
             result.processed += 1
-            touched[(row.company_id, row.provider)][0] += 1
+            touched[pair][0] += 1
         except Exception as exc:  # noqa: BLE001 - recorded on the row, reported to the caller
+            if pair is None:
+                raise  # the row could not even be read: the database is the problem
             error = describe_failure(exc)
             with hub.session() as s:
                 inbox.mark(s, row_id, ok=False, error=error)
             result.failed += 1
             result.errors.append(f"{label}: {error}")
-            touched[(row.company_id, row.provider)][1] += 1
+            touched[pair][1] += 1
     if touched:
         with hub.session() as s:
             for (company, prov), (ok, bad) in touched.items():
