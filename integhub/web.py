@@ -56,7 +56,10 @@ async def health(request: Request) -> JSONResponse:
 
 def routes() -> list[Route]:
     """Every extra route; later issues append theirs here."""
-    return [Route("/api/health", health, methods=["GET"]), *webhook_routes(route_hub)]
+    from .prometheus import metrics_endpoint
+
+    return [Route("/api/health", health, methods=["GET"]), *webhook_routes(route_hub),
+            Route("/api/metrics", metrics_endpoint, methods=["GET"])]
 
 
 def api_app() -> Starlette:
