@@ -170,6 +170,20 @@ class SyncRunner:
                 self._check()
             yield item
 
+    def _read(self, read: Callable[[], Any]) -> Any:
+        """Read one complete listing. The clients retry transient failures per request; a malformed or
+        truncated page is not transient to them, but often is to us (a proxy hiccup), so the whole
+        listing is read again, up to `listing_attempts` times."""
+        for attempt in range(1, self.options.listing_attempts + 1):
+            self._check()
+            try:
+                return read()
+            except MalformedResponse as exc:
+                if attempt >= self.options.listing_attempts:
+                    raise
+                log.info("sync %s/%s: %s; reading the listing again", self.cid, self.provider, exc.code)
+        raise AssertionError("unreachable")
+
     def _step_done(self, name: str) -> None:
         if self.progress is not None:
             self.progress(name, dict(self.counts))
@@ -177,27 +191,35 @@ class SyncRunner:
     # --- Cal.com ---------------------------------------------------------------------------------
     def _sync_calcom(self, client) -> None:
         mark = utcnow()
-        me = client.me()
-        if not isinstance(me.get("id"), int) or not me.get("username"):
-            raise MalformedResponse("calcom", detail="/v2/me: missing id or username")
-        team_id = None
         slug = self.settings.get("team_slug")
-        if slug:
+
+        def read_identity() -> tuple[dict[str, Any], int | None]:
+            me = client.me()
+            if not isinstance(me.get("id"), int) or not me.get("username"):
+                raise MalformedResponse("calcom", detail="/v2/me: missing id or username")
+            if not slug:
+                return me, None
             team = client.find_team(slug)
             if team is None:
                 raise TeamNotFound(slug)
-            team_id = int(team["id"])
+            return me, int(team["id"])
 
-        rows = [normalize.event_type_from_api(e) for e in client.event_types(me["username"])]
-        if team_id is not None:
-            rows += [normalize.event_type_from_api(e, team_id=team_id) for e in client.team_event_types(team_id)]
+        me, team_id = self._read(read_identity)
+
+        def read_event_types() -> list[dict[str, Any]]:
+            rows = [normalize.event_type_from_api(e) for e in client.event_types(me["username"])]
+            if team_id is not None:
+                rows += [normalize.event_type_from_api(e, team_id=team_id) for e in client.team_event_types(team_id)]
+            return rows
+
+        rows = self._read(read_event_types)
         self._store("event_types", CalcomEventType, rows, "remote_id", mark=mark,
                     after=lambda s: auto_map_event_types(s, self.cid))
         self._step_done("event_types")
 
         mark = utcnow()
         if team_id is not None:
-            rows = [normalize.user_from_membership(m) for m in client.team_memberships(team_id)]
+            rows = self._read(lambda: [normalize.user_from_membership(m) for m in client.team_memberships(team_id)])
         else:
             rows = [normalize.user_from_me(me)]
         self._store("users", CalcomUser, rows, "remote_id", mark=mark, after=lambda s: auto_map_users(s, self.cid))
@@ -207,12 +229,16 @@ class SyncRunner:
         window_days = int(self.settings.get("booking_window_days") or 90)
         after_start = (mark - timedelta(days=window_days)).replace(microsecond=0)
         page = self.options.bookings_page_size
-        rows = [normalize.booking_from_rest(b) for b in self._watch(client.iter_bookings(after_start=after_start,
-                                                                                         page_size=page))]
-        if team_id is not None:
-            rows += [normalize.booking_from_rest(b)
-                     for b in self._watch(client.iter_bookings(after_start=after_start, team_id=team_id,
-                                                               page_size=page))]
+        def read_bookings() -> list[dict[str, Any]]:
+            rows = [normalize.booking_from_rest(b)
+                    for b in self._watch(client.iter_bookings(after_start=after_start, page_size=page))]
+            if team_id is not None:
+                rows += [normalize.booking_from_rest(b)
+                         for b in self._watch(client.iter_bookings(after_start=after_start, team_id=team_id,
+                                                                   page_size=page))]
+            return rows
+
+        rows = self._read(read_bookings)
         bookings = CalcomBooking.__table__.c
         self._store("bookings", CalcomBooking, rows, "uid", mark=mark, scope=[bookings.start_at >= after_start],
                     # A webhook may already have stored a newer state than this listing saw.
@@ -224,19 +250,19 @@ class SyncRunner:
     # --- Retell ----------------------------------------------------------------------------------
     def _sync_retell(self, client) -> None:
         mark = utcnow()
-        rows = [normalize.agent_from_api(a) for a in client.agents()]
+        rows = self._read(lambda: [normalize.agent_from_api(a) for a in client.agents()])
         self._store("agents", RetellAgent, rows, "agent_id", mark=mark)
         self._step_done("agents")
 
         mark = utcnow()
-        rows = [normalize.phone_number_from_api(n) for n in client.phone_numbers()]
+        rows = self._read(lambda: [normalize.phone_number_from_api(n) for n in client.phone_numbers()])
         self._store("phone_numbers", RetellPhoneNumber, rows, "phone_number", mark=mark)
         self._step_done("phone_numbers")
 
         mark = utcnow()
         start_ms = self._calls_window_start(mark)
-        rows = [normalize.call_from_api(c)
-                for c in self._watch(client.iter_calls(start_after_ms=start_ms, page_size=self.options.calls_page_size))]
+        rows = self._read(lambda: [normalize.call_from_api(c) for c in self._watch(
+            client.iter_calls(start_after_ms=start_ms, page_size=self.options.calls_page_size))])
         newest = max((r["start_timestamp_ms"] for r in rows if r["start_timestamp_ms"] is not None), default=None)
         previous = self._cursor("calls_start_ms")
         if newest is not None:

@@ -37,6 +37,7 @@ class SyncOptions:
     delete_guard_min: int = 2  # ...when that is at least this many rows
     backoff_base_seconds: float = 60.0  # first retry of a failing pair after this long, doubling each time
     backoff_max_seconds: float = 3600.0
+    listing_attempts: int = 2  # a malformed or truncated page: read the whole listing again once
     bookings_page_size: int = 100  # Cal.com's default `take`; no documented maximum
     calls_page_size: int = 1000  # Retell's documented maximum `limit`
 
@@ -61,6 +62,7 @@ class SyncOptions:
             calls_overlap_minutes=_env_float("INTEGHUB_SYNC_CALLS_OVERLAP_MINUTES", base.calls_overlap_minutes),
             backoff_base_seconds=_env_float("INTEGHUB_SYNC_BACKOFF_BASE_SECONDS", base.backoff_base_seconds),
             backoff_max_seconds=_env_float("INTEGHUB_SYNC_BACKOFF_MAX_SECONDS", base.backoff_max_seconds),
+            listing_attempts=_env_int("INTEGHUB_SYNC_LISTING_ATTEMPTS", base.listing_attempts, 1),
             bookings_page_size=_env_int("INTEGHUB_SYNC_BOOKINGS_PAGE_SIZE", base.bookings_page_size, 1),
             calls_page_size=_env_int("INTEGHUB_SYNC_CALLS_PAGE_SIZE", base.calls_page_size, 1),
         )
