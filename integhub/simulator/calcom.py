@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from .data import Account, BookingRow, SimulatorState, iso_ms, new_webhook_id
+from .data import Account, BookingRow, SimulatorState, iso_ms, key_hash, new_webhook_id
 from .faults import Fault, SimRequest, SimResponse
 
 KNOWN_VERSIONS = ("2024-04-15", "2024-06-11", "2024-06-14", "2024-08-13", "2024-09-04")
@@ -141,8 +141,6 @@ def _authenticate(req: SimRequest, state: SimulatorState) -> Account | SimRespon
 
 
 def _rate_headers(state: SimulatorState, api_key: str) -> dict[str, str]:
-    from .data import key_hash
-
     now = time.monotonic()
     with state.lock:
         window = state.rate_windows.setdefault(key_hash(api_key), [now, 0])
