@@ -336,3 +336,30 @@ def test_a_permanently_failing_event_stays_failed_after_replay(api, hub, tenant)
     assert stored.status == "failed" and stored.attempts == 2
     assert call_row(hub, tenant.company_id, "call_bad") is None
 
+
+
+# --- secrets ---------------------------------------------------------------------------------------
+def test_no_secret_reaches_replies_rows_or_logs(api, hub, tenant, caplog):
+    caplog.set_level("DEBUG")
+    replies = [
+        post_retell(api, retell_body("call_ended", "call_s1")),
+        post_retell(api, retell_body("call_ended", "call_s2"), OTHER_RETELL_KEY),
+        post_calcom(api, tenant.company_id, calcom_body("BOOKING_CREATED", "bk_s1")),
+        post_calcom(api, tenant.company_id, calcom_body("BOOKING_CREATED", "bk_s2"), "wrong"),
+        post_calcom(api, tenant.company_id, b"{broken"),
+    ]
+    with hub.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE calcom_bookings RENAME TO calcom_bookings_away"))
+    try:
+        replies.append(post_calcom(api, tenant.company_id, calcom_body("BOOKING_CANCELLED", "bk_s3")))
+    finally:
+        with hub.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE calcom_bookings_away RENAME TO calcom_bookings"))
+    assert [r.status_code for r in replies] == [200, 401, 200, 401, 400, 202]
+    dump = [caplog.text] + [r.text + str(r.headers) for r in replies]
+    with hub.engine.connect() as conn:
+        for table in ("webhook_inbox", "integration_metrics", "audit_events", "retell_calls", "calcom_bookings"):
+            dump.append(repr(conn.execute(text(f"SELECT * FROM {table}")).all()))
+    everything = "\n".join(dump)
+    for secret in (RETELL_KEY, CALCOM_SECRET):
+        assert secret not in everything
