@@ -1,18 +1,18 @@
+"""Übersicht: one live status card per provider for the chosen company (or the start screen)."""
 import streamlit as st
 
-from integhub.db import Hub
-from integhub.services.companies import list_companies
+from ui import context
+from ui.hub import get_hub
+from ui.i18n import t
+from ui.overview import live_status_panel
+from ui.start import show_demo_flash, start_screen
 
-
-@st.cache_resource
-def get_hub() -> Hub:
-    return Hub.from_env()
-
-
-st.title("Integration Hub")
 hub = get_hub()
-page = list_companies(hub, limit=20)
-if not page.rows:
-    st.info("Noch keine Unternehmen angelegt.")
-for company in page.rows:
-    st.write(company.name)
+company = context.company()
+st.title(f":material/hub: {t('ui.overview.title')}", anchor=False)
+show_demo_flash()
+if company is None:
+    start_screen(hub)
+else:
+    st.caption(t("ui.overview.caption", company=company.name, tz=company.timezone))
+    live_status_panel(hub, company)
