@@ -17,7 +17,7 @@ import httpx
 
 from . import errors
 from .errors import MalformedResponse, ProviderError, ProviderTimeout, RateLimited, Unreachable
-from .http import RetryPolicy, call_with_retries
+from .http import RetryPolicy, call_with_retries, shared_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class CalcomClient:
             base_url=self.base_url,
             timeout=httpx.Timeout(self.timeout),
             transport=transport,
+            verify=shared_ssl_context(),
             # httpx masks Authorization in Headers.__repr__; we never log headers anyway.
             headers={"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"},
             # A redirect means a wrong base URL; following it could send the key elsewhere.

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import TypeVar
+
+import httpx
 
 from .errors import ProviderError
 
@@ -42,6 +46,16 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+@cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client (same rules as httpx's default: SSL_CERT_FILE/DIR, certifi).
+
+    Loading the CA bundle costs ~20 ms per httpx.Client; a status check builds fresh clients and
+    answers within a few hundred ms, so that cost would show. SSLContext is safe to share.
+    """
+    return httpx.create_ssl_context()
 
 
 def call_with_retries(

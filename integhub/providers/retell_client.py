@@ -25,7 +25,7 @@ from retell.types.identity_retrieve_response import IdentityRetrieveResponse
 
 from . import errors
 from .errors import MalformedResponse, ProviderError, ProviderTimeout, Unreachable
-from .http import RetryPolicy, call_with_retries
+from .http import RetryPolicy, call_with_retries, shared_ssl_context
 
 PROVIDER = "retell"
 DEFAULT_BASE_URL = "https://api.retellai.com"
@@ -56,6 +56,11 @@ class RetellClient:
         self.retry = retry or RetryPolicy()
         self.requests_made = 0
         self._owns_http_client = http_client is None
+        if http_client is None:
+            # The SDK's defaults (connection limits), plus a shared TLS context and no redirects:
+            # a 3xx means a wrong base URL and becomes MalformedResponse, like on Cal.com.
+            http_client = retell.DefaultHttpxClient(verify=shared_ssl_context(), follow_redirects=False,
+                                                    timeout=httpx.Timeout(self.timeout))
         self._sdk = retell.Retell(
             api_key=self._api_key,
             base_url=self.base_url,

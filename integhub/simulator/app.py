@@ -163,7 +163,10 @@ async def _answer(req: SimRequest, state: SimulatorState, module, fault: Fault |
     if fault.kind == "rate_limit":
         return module.rate_limited_response(req, fault)
     if fault.kind == "hang":
-        await asyncio.sleep(fault.hang_seconds)  # async: other requests keep being served
+        # Async, so other requests keep being served; sliced, so a stopping server is not held up.
+        deadline = time.monotonic() + fault.hang_seconds
+        while not state.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(0.05, left))
         return module.handle(req, state)
     response = module.handle(req, state)
     if response.status >= 300:

@@ -573,6 +573,7 @@ class SimulatorState:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.faults = FaultBook()
+        self.stopping = threading.Event()  # set by the server on shutdown: hanging requests end
         self.reset()
 
     def reset(self) -> None:

@@ -40,6 +40,7 @@ class SimulatorServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> SimulatorServer:
+        self.state.stopping.clear()
         # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto
         # says TCP; without it every answer waits ~40 ms for the client's delayed ACK.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -65,6 +66,7 @@ class SimulatorServer:
         return self
 
     def stop(self) -> None:
+        self.state.stopping.set()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

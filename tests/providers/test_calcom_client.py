@@ -386,3 +386,12 @@ def test_a_server_ignoring_skip_does_not_loop_forever():
         with pytest.raises(MalformedResponse) as caught:
             client.team_memberships(1, page_size=10)
     assert "same page" in caught.value.detail and client.requests_made == 2
+
+
+def test_clients_share_one_tls_context(monkeypatch):
+    from integhub.providers import http as provider_http
+
+    provider_http.shared_ssl_context()
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda *a, **k: pytest.fail("TLS context rebuilt"))
+    with CalcomClient(KEY), CalcomClient(KEY):
+        pass

@@ -293,3 +293,25 @@ def test_key_never_appears_in_errors_reprs_or_logs(simulator, fast_retry, caplog
 def test_empty_key_is_refused():
     with pytest.raises(ValueError):
         RetellClient("")
+
+
+def test_redirect_is_not_followed():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "https://elsewhere.example/get-api-key-info"})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=False)
+    with RetellClient(KEY, base_url="http://retell.test", http_client=http) as client:
+        with pytest.raises(MalformedResponse) as caught:
+            client.api_key_info()
+    assert caught.value.status == 302
+    http.close()
+
+
+def test_clients_share_one_tls_context(monkeypatch):
+    # Building a TLS context loads the CA bundle (~20 ms); status checks build fresh clients.
+    from integhub.providers import http as provider_http
+
+    provider_http.shared_ssl_context()
+    monkeypatch.setattr(httpx, "create_ssl_context", lambda *a, **k: pytest.fail("TLS context rebuilt"))
+    with RetellClient(KEY), RetellClient(KEY):
+        pass
