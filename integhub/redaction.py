@@ -26,18 +26,29 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Attach to handlers; rewrites the formatted message and drops args."""
+    """Masks secrets in a record's message and arguments, keeping the arguments' shape
+    (formatters such as uvicorn's access log unpack `record.args`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string must not break logging
-            message = str(record.msg)
-        record.msg = redact(message)
-        record.args = None
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        elif record.msg is not None and redact(str(record.msg)) != str(record.msg):
+            record.msg = redact(str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_arg(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
+
+
+def _redact_arg(arg: object) -> object:
+    if arg is None or isinstance(arg, (bool, int, float)):
+        return arg
+    text = str(arg)
+    cleaned = redact(text)
+    return arg if cleaned == text else cleaned
 
 
 def install() -> None:

@@ -141,9 +141,9 @@ def test_status_document_follows_the_contract(hub, company, remote):
     assert doc["company_id"] == str(company.id)
     cal, ret = doc["providers"]["calcom"], doc["providers"]["retell"]
     assert cal["state"] == "connected" and cal["configured"] and cal["is_active"]
-    assert set(cal["stats"]) == {"event_types", "users", "users_mapped", "bookings"}
+    assert {"event_types", "users", "users_mapped", "bookings"} <= set(cal["stats"])
     assert ret["state"] == "not_configured" and not ret["configured"]
-    assert set(ret["stats"]) == {"agents", "phone_numbers", "calls"}
+    assert {"agents", "phone_numbers", "calls"} <= set(ret["stats"])
     for p in (cal, ret):
         assert {"configured", "is_active", "state", "last_sync_at", "last_error", "stats", "dependency_issues"} <= set(p)
 
