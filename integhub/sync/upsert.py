@@ -59,7 +59,10 @@ def dedupe_by_key(rows: Iterable[dict[str, Any]], key_cols: Sequence[str]) -> li
     """Last row wins per key: one statement must not touch the same row twice (PostgreSQL refuses)."""
     by_key: dict[tuple, dict[str, Any]] = {}
     for row in rows:
-        by_key[tuple(row[c] for c in key_cols)] = row
+        try:
+            by_key[tuple(row[c] for c in key_cols)] = row
+        except KeyError:
+            raise ValueError(f"upsert rows lack key columns {[c for c in key_cols if c not in row]}") from None
     return list(by_key.values())
 
 
@@ -84,9 +87,6 @@ def upsert_rows(
         return UpsertResult()
     table = table_of(model)
     columns = list(rows[0])
-    missing = [c for c in key_cols if c not in columns]
-    if missing:
-        raise ValueError(f"upsert rows lack key columns {missing}")
     unknown = [c for c in columns if c not in table.c]
     if unknown:
         raise ValueError(f"{table.name} has no columns {unknown}")

@@ -1,0 +1,93 @@
+"""The shared bulk upsert on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from integhub.models import RetellCall, utcnow
+from integhub.services.companies import create_company
+from integhub.sync.normalize import call_from_api
+from integhub.sync.upsert import UpsertResult, upsert_rows
+
+KEY = ("company_id", "call_id")
+
+
+def calls(company_id, n: int, *, status: str = "ended", start: int = 0) -> list[dict]:
+    return [{**call_from_api({"call_id": f"call_{i:06d}", "agent_id": "agent_a", "call_status": status,
+                              "start_timestamp": 1_764_000_000_000 + i}),
+             "company_id": company_id, "synced_at": utcnow(), "deleted_at": None} for i in range(start, start + n)]
+
+
+@pytest.fixture
+def company_id(hub):
+    return create_company(hub, "Upsert GmbH", actor="test").id
+
+
+def stored(hub, company_id) -> dict[str, tuple]:
+    with hub.session() as s:
+        return {r.call_id: (r.call_status, r.stage, r.agent_id)
+                for r in s.execute(select(RetellCall).where(RetellCall.company_id == company_id)).scalars()}
+
+
+def test_inserts_then_updates_the_same_rows(hub, company_id):
+    with hub.session() as s:
+        assert upsert_rows(s, RetellCall, calls(company_id, 10, status="ongoing"), key_cols=KEY) == UpsertResult(10, 10)
+    with hub.session() as s:
+        result = upsert_rows(s, RetellCall, calls(company_id, 12, status="ended"), key_cols=KEY)
+    assert result == UpsertResult(12, 12)
+    rows = stored(hub, company_id)
+    assert len(rows) == 12 and {v[0] for v in rows.values()} == {"ended"}
+
+
+def test_only_if_keeps_rows_for_which_the_condition_is_false(hub, company_id):
+    with hub.session() as s:
+        upsert_rows(s, RetellCall, calls(company_id, 4, status="ended"), key_cols=KEY)  # stage 2
+    older = calls(company_id, 6, status="ongoing")  # stage 1 for the same four, plus two new ones
+    with hub.session() as s:
+        result = upsert_rows(s, RetellCall, older, key_cols=KEY,
+                             only_if=lambda table, new: table.c.stage <= new.stage)
+    assert (result.rows, result.written, result.skipped) == (6, 2, 4)
+    rows = stored(hub, company_id)
+    assert [rows[f"call_{i:06d}"][0] for i in range(6)] == ["ended"] * 4 + ["ongoing"] * 2
+
+
+def test_update_cols_limits_what_a_conflict_changes(hub, company_id):
+    with hub.session() as s:
+        upsert_rows(s, RetellCall, calls(company_id, 3), key_cols=KEY)
+    changed = [dict(r, agent_id="agent_b", call_status="error") for r in calls(company_id, 3)]
+    with hub.session() as s:
+        upsert_rows(s, RetellCall, changed, key_cols=KEY, update_cols=["call_status"])
+    assert set(stored(hub, company_id).values()) == {("error", 2, "agent_a")}
+
+
+def test_duplicate_keys_in_one_batch_keep_the_last_row(hub, company_id):
+    rows = calls(company_id, 2) + [dict(calls(company_id, 1)[0], agent_id="agent_last")]
+    with hub.session() as s:
+        assert upsert_rows(s, RetellCall, rows, key_cols=KEY).rows == 2
+    assert stored(hub, company_id)["call_000000"][2] == "agent_last"
+
+
+def test_large_batches_stay_under_the_parameter_limit(hub, company_id):
+    # 6,000 rows × 18 columns = 108,000 parameters: more than SQLite (32,766) or PostgreSQL (65,535) take at once.
+    with hub.session() as s:
+        result = upsert_rows(s, RetellCall, calls(company_id, 6000), key_cols=KEY, chunk_rows=2500)
+    assert result == UpsertResult(6000, 6000)
+    with hub.session() as s:
+        assert s.scalar(select(func.count()).select_from(RetellCall)) == 6000
+
+
+def test_a_failed_transaction_writes_nothing(hub, company_id):
+    with pytest.raises(RuntimeError):
+        with hub.session() as s:
+            upsert_rows(s, RetellCall, calls(company_id, 5), key_cols=KEY)
+            raise RuntimeError("later step failed")
+    assert stored(hub, company_id) == {}
+
+
+def test_bad_rows_are_refused_before_anything_is_sent(hub, company_id):
+    with hub.session() as s:
+        with pytest.raises(ValueError, match="key columns"):
+            upsert_rows(s, RetellCall, [{"call_id": "x"}], key_cols=KEY)
+        with pytest.raises(ValueError, match="no columns"):
+            upsert_rows(s, RetellCall, [{"company_id": company_id, "call_id": "x", "nope": 1}], key_cols=KEY)
+        assert upsert_rows(s, RetellCall, [], key_cols=KEY) == UpsertResult()
