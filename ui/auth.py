@@ -104,8 +104,13 @@ def request_info() -> RequestInfo:
         headers = {k.lower(): v for k, v in st.context.headers.to_dict().items()}
     except Exception:
         headers = {}
-    return RequestInfo(auth_configured=auth, user=user, headers=headers,
-                       ip_address=st.context.ip_address, url=st.context.url)
+    ip = st.context.ip_address
+    # A real session reports a string (or None for loopback); AppTest's stand-in runtime reports a
+    # mock object, which we read as "no remote client" like Streamlit's own None.
+    ip = ip if isinstance(ip, str) else None
+    url = st.context.url
+    return RequestInfo(auth_configured=auth, user=user, headers=headers, ip_address=ip,
+                       url=url if isinstance(url, str) else None)
 
 
 @st.cache_resource
@@ -128,9 +133,36 @@ def page_allowed(identity: Identity | None, page_key: str) -> bool:
     return access.page_allowed(identity, page_key)
 
 
+def page_hub() -> Hub:
+    """The UI's shared Hub (ui/hub.py) when present, else one cached here."""
+    try:
+        from ui.hub import get_hub
+    except ImportError:
+        return _own_hub()
+    return get_hub()
+
+
+def chosen_company():
+    """The company picked in the sidebar (ui/context.py), or None."""
+    try:
+        from ui import context
+    except ImportError:
+        return None
+    return context.company()
+
+
 def _lang() -> str | None:
     lang = st.session_state.get("lang")
     return lang if lang in LANGS else None
+
+
+def lang() -> str | None:
+    return _lang()
+
+
+def tr(key: str, **kwargs: object) -> str:
+    """A catalogue message in this session's language."""
+    return t(key, _lang(), **kwargs)
 
 
 def render_identity(identity: Identity | None) -> None:
