@@ -2,6 +2,15 @@
 
 Run with `python -m integhub serve` (what `make run` does), `streamlit run server.py`, or
 `uvicorn server:app --workers N`.
+
+Several uvicorn workers: each worker process builds its own st.App (its own Streamlit runtime and
+its own Hub). The /api routes keep no state in the process (the database is the shared state; the
+webhook inbox's unique key de-duplicates across processes), so they scale with the workers
+(tests/webhooks/test_served.py runs 50 parallel deliveries against two workers). A UI session lives
+in the worker that holds its websocket: a browser keeps working, but Streamlit's plain-HTTP
+requests for that session (file uploads, media) can reach another worker. With more than one
+worker, route the UI with sticky sessions, or serve the UI with one worker and the routes alone
+with `uvicorn --factory integhub.web:api_app --workers N` behind a proxy that sends /api/* there.
 """
 import streamlit as st
 

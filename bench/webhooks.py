@@ -7,7 +7,7 @@ signed deliveries, each for a new call, so every one is verified, stored in the 
 - Retell `call_ended` (owner lookup, SDK signature check, inbox row, call upsert, metric row)
 - Cal.com `BOOKING_CREATED` (secret lookup, HMAC check, inbox row, booking upsert, metric row)
 
-    python bench/webhooks.py [--quick] [--workers 2] [--concurrency 32] [--database-url URL]
+    python bench/webhooks.py [--quick] [--workers 2] [--concurrency 32] [--database-url URL] [--app ui|api]
 
 Figures (floor = the health endpoint measured the same way on the same server):
     webhook_retell_per_s   deliveries/s; goal: at least 25 % of the health ceiling
@@ -125,8 +125,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port),
+APPS = {"ui": ["server:app"], "api": ["--factory", "integhub.web:api_app"]}
+
+
+def start_server(port: int, workers: int, log_path: Path, app: str = "ui") -> subprocess.Popen:
+    command = [sys.executable, "-m", "uvicorn", *APPS[app], "--host", "127.0.0.1", "--port", str(port),
                "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     log = open(log_path, "wb")
     proc = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
@@ -162,15 +165,17 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--app", choices=sorted(APPS), default="ui",
+                        help="ui: server:app (st.App, UI + routes; default); api: the routes alone")
     args = parser.parse_args()
     total = args.requests or (300 if args.quick else 3000)
 
     hub = temp_hub(args.database_url)
     company_id = setup_company(hub)
-    print(f"database: {hub.dialect}; uvicorn server:app --workers {args.workers}", flush=True)
+    print(f"database: {hub.dialect}; uvicorn {' '.join(APPS[args.app])} --workers {args.workers}", flush=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(port, args.workers, Path(os.environ["INTEGHUB_DATA_DIR"]) / "uvicorn.log")
+    proc = start_server(port, args.workers, Path(os.environ["INTEGHUB_DATA_DIR"]) / "uvicorn.log", args.app)
     try:
         run = f"{int(time.time())}"
         health = lambda i: ("GET", "/api/health", None, None)  # noqa: E731

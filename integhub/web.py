@@ -32,15 +32,14 @@ def _head_revisions() -> str:
 
 
 def _health_check() -> tuple[int, dict]:
+    from alembic.runtime.migration import MigrationContext
     from sqlalchemy import text
-
-    from . import migrate
 
     try:
         hub = route_hub()
         with hub.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        current = migrate.current_revision(hub.engine)
+            current = ",".join(sorted(MigrationContext.configure(conn).get_current_heads())) or None
         head = _head_revisions()
     except Exception as exc:  # report, never raise: this is what load balancers poll
         return 503, {"status": "error", "database": "unreachable", "error": type(exc).__name__}
