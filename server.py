@@ -11,6 +11,9 @@ in the worker that holds its websocket: a browser keeps working, but Streamlit's
 requests for that session (file uploads, media) can reach another worker. With more than one
 worker, route the UI with sticky sessions, or serve the UI with one worker and the routes alone
 with `uvicorn --factory integhub.web:api_app --workers N` behind a proxy that sends /api/* there.
+Cookies (XSRF, st.login) are signed with server.cookieSecret, which Streamlit otherwise draws at
+random per process: give every worker the same one (STREAMLIT_SERVER_COOKIE_SECRET or
+[auth] cookie_secret in secrets.toml).
 """
 import streamlit as st
 
