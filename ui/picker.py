@@ -1,8 +1,9 @@
 """The sidebar company picker: searched and paginated in SQL, the choice kept in the URL (?company=<id>).
 
-The selectbox is bound to the query parameter, so a copied link opens the same company, and the
-choice survives page switches. Its options are one page of the search result plus the chosen
-company (a bound value outside the options would be dropped from the URL).
+A copied link opens the same company. The URL holds the company's id (a selectbox bound with
+`bind="query-params"` would put the shown *name* there, which is neither unique nor stable), so
+the picker writes the parameter itself on every run, which also restores it after a page switch.
+Its options are one page of the search result plus the chosen company.
 """
 from __future__ import annotations
 
@@ -17,22 +18,37 @@ from ui import context
 from ui.components import Failed, attempt
 from ui.i18n import t
 
-COMPANY_KEY = "company"
+COMPANY_KEY = "company"  # session state and URL parameter: the chosen company's id
+SELECT_KEY = "company_select"
 SEARCH_KEY = "company_search"
 PAGE_KEY = "company_page"
 PAGE_SIZE = 20
 
 
 def selected_company_id() -> str | None:
-    value = st.session_state.get(COMPANY_KEY) or st.query_params.get(COMPANY_KEY)
+    if COMPANY_KEY not in st.session_state:  # first run of this session: the shared link decides
+        st.session_state[COMPANY_KEY] = st.query_params.get(COMPANY_KEY) or None
+    value = st.session_state.get(COMPANY_KEY)
     return str(value) if value else None
 
 
 def select_company(company_id: object) -> None:
-    """Make `company_id` the chosen company (call before the picker renders, e.g. before a rerun)."""
+    """Make `company_id` the chosen company (call from a callback, i.e. before the picker renders)."""
     st.session_state[COMPANY_KEY] = str(company_id)
+    st.session_state[SELECT_KEY] = str(company_id)
     st.session_state[SEARCH_KEY] = ""
     st.session_state[PAGE_KEY] = 1
+
+
+def _picked() -> None:
+    st.session_state[COMPANY_KEY] = st.session_state.get(SELECT_KEY)
+
+
+def _sync_url(company_id: str | None) -> None:
+    if company_id and st.query_params.get(COMPANY_KEY) != company_id:
+        st.query_params[COMPANY_KEY] = company_id
+    elif not company_id and COMPANY_KEY in st.query_params:
+        del st.query_params[COMPANY_KEY]
 
 
 def _reset_page() -> None:
@@ -67,18 +83,20 @@ def company_picker(hub: Hub) -> Company | None:
                 labels = {chosen: chosen_company.name, **labels} if chosen not in labels else labels
             except Exception:  # noqa: BLE001 - a stale or mistyped link: just nothing chosen
                 chosen = None
-                st.session_state.pop(COMPANY_KEY, None)
+                st.session_state[COMPANY_KEY] = None
         elif page.rows and not search:
             # Nothing chosen yet: open the first company, like a list would.
             chosen = str(page.rows[0].id)
             st.session_state[COMPANY_KEY] = chosen
             chosen_company = page.rows[0]
-
+        if st.session_state.get(SELECT_KEY) != chosen:
+            st.session_state[SELECT_KEY] = chosen  # the widget follows the choice (link, callback, default)
+        options = list(labels)
         value = st.selectbox(
-            t("ui.picker.company"), list(labels), index=None, format_func=lambda cid: labels.get(cid, cid),
-            key=COMPANY_KEY, bind="query-params", placeholder=t("ui.picker.choose"),
-            label_visibility="collapsed",
+            t("ui.picker.company"), options, index=None, format_func=lambda cid: labels.get(cid, cid),
+            key=SELECT_KEY, on_change=_picked, placeholder=t("ui.picker.choose"), label_visibility="collapsed",
         )
+        _sync_url(value)
         if page.total == 0:
             st.caption(t("ui.picker.no_match") if search else t("ui.picker.empty"))
         else:

@@ -245,11 +245,19 @@ def _save(hub: Hub, company, prov: Provider, view, state: FormState, values: dic
     steps_view(result.steps)
     _error_for(prov, result)
     if isinstance(result.error, ConflictError):
-        if st.button(t("ui.form.reload"), key=f"reload.{part}.{prov.name}.{company.id}", icon=":material/refresh:"):
-            state.saw(configs.load_config(hub, company.id, prov.name).version)
-            state.bump("form")
-            state.bump("live")
-            st.rerun()
+        st.button(t("ui.form.reload"), key=f"reload.{part}.{prov.name}.{company.id}", icon=":material/refresh:",
+                  on_click=_reload, args=(hub, company, prov, state))
+
+
+def _reload(hub: Hub, company, prov: Provider, state: FormState) -> None:
+    """After a conflict: take the stored version and drop the typed values (button callback)."""
+    try:
+        view = guarded.load_config(context.identity(), hub, company.id, prov.name)
+    except Exception:  # noqa: BLE001 - the page shows the load error on the next run
+        return
+    state.saw(view.version)
+    state.bump("form")
+    state.bump("live")
 
 
 def _error_for(prov: Provider, result) -> None:
