@@ -229,8 +229,9 @@ def replay_inbox(hub: Hub, company_id: object | None = None, provider: str | Non
 
 # --- status card -----------------------------------------------------------------------------------
 def webhook_status(hub: Hub, company_id: object, provider: str) -> dict[str, Any]:
-    """{registered, url, registered_at, agents, last_event_at, events_24h, signature_failures_24h,
-    pending_replay} for the provider page's status card."""
+    """The provider page's status card: {registered, url, registered_at, agents, last_event_at,
+    deliveries_24h (every delivery for this company, refused ones included), accepted_24h (stored,
+    duplicates included), signature_failures_24h, pending_replay}."""
     cid = parse_uuid(company_id)
     provider = _provider(provider)
     since = utcnow() - timedelta(hours=24)
@@ -259,7 +260,8 @@ def webhook_status(hub: Hub, company_id: object, provider: str) -> dict[str, Any
         "registered_at": regs[0].registered_at if regs else None,
         "agents": [r.target for r in regs] if provider == "retell" else [],
         "last_event_at": last_event_at,
-        "events_24h": int(sum(metrics.values())),
+        "deliveries_24h": int(sum(metrics.values())),
+        "accepted_24h": int(metrics.get(None, 0) + metrics.get("processing", 0)),
         "signature_failures_24h": int(metrics.get("signature", 0)),
         "pending_replay": int(pending),
     }

@@ -201,6 +201,20 @@ def parse_company_id(text: str) -> uuid.UUID | None:
         return None
 
 
+def refuse_calcom(hub: Hub, company_text: str, reply: Reply, code: str) -> Reply:
+    """A delivery refused before it was read (e.g. too large): counted when the company is configured."""
+    started = time.monotonic()
+    cid = parse_company_id(company_text)
+    if cid is not None:
+        try:
+            configured = calcom_secret(hub, cid)[1]
+        except Exception:  # noqa: BLE001 - the refusal stands either way
+            configured = False
+        if configured:
+            _record_refusals(hub, [cid], "calcom", code, started)
+    return reply
+
+
 def receive_calcom(hub: Hub, company_text: str, raw: bytes, signatures: Sequence[str]) -> Reply:
     started = time.monotonic()
     cid = parse_company_id(company_text)

@@ -56,23 +56,29 @@ def _respond(reply: receiver.Reply) -> JSONResponse:
 def webhook_routes(get_hub: Callable[[], Hub]) -> list[Route]:
     """Routes bound to a Hub factory (one Hub per process, created on first use)."""
 
-    async def run(request: Request, work: Callable[[Hub, bytes], receiver.Reply]) -> JSONResponse:
+    def hub_or_none() -> Hub | None:
+        try:
+            return get_hub()
+        except Exception as exc:  # noqa: BLE001 - e.g. database down at first use
+            log.error("webhook: hub unavailable: %s", type(exc).__name__)
+            return None
+
+    async def run(request: Request, work: Callable[[Hub, bytes], receiver.Reply],
+                  refused: Callable[[Hub, receiver.Reply, str], receiver.Reply] | None = None) -> JSONResponse:
         try:
             raw = await read_body(request)
-        except BodyTooLarge:
-            return _respond(receiver.TOO_LARGE)
-        except BadLength:
-            return _respond(receiver.BAD_REQUEST)
-        except ClientDisconnect:
-            return _respond(receiver.BAD_REQUEST)
+        except (BodyTooLarge, BadLength, ClientDisconnect) as exc:
+            reply, code = ((receiver.TOO_LARGE, "too_large") if isinstance(exc, BodyTooLarge)
+                           else (receiver.BAD_REQUEST, "malformed"))
+            if refused is not None:
+                hub = await asyncio.to_thread(hub_or_none)
+                if hub is not None:
+                    await asyncio.to_thread(refused, hub, reply, code)
+            return _respond(reply)
 
         def in_thread() -> receiver.Reply:
-            try:
-                hub = get_hub()
-            except Exception as exc:  # noqa: BLE001 - e.g. database down at first use
-                log.error("webhook: hub unavailable: %s", type(exc).__name__)
-                return receiver.UNAVAILABLE
-            return work(hub, raw)
+            hub = hub_or_none()
+            return receiver.UNAVAILABLE if hub is None else work(hub, raw)
 
         return _respond(await asyncio.to_thread(in_thread))
 
@@ -83,7 +89,8 @@ def webhook_routes(get_hub: Callable[[], Hub]) -> list[Route]:
     async def calcom_webhook(request: Request) -> JSONResponse:
         company = request.path_params.get("company_id", "")
         signatures = request.headers.getlist(CALCOM_HEADER)
-        return await run(request, lambda hub, raw: receiver.receive_calcom(hub, company, raw, signatures))
+        return await run(request, lambda hub, raw: receiver.receive_calcom(hub, company, raw, signatures),
+                         lambda hub, reply, code: receiver.refuse_calcom(hub, company, reply, code))
 
     return [
         Route(RETELL_PATH, retell_webhook, methods=["POST"]),
