@@ -1,0 +1,134 @@
+"""The metrics page's queries: aggregated in SQL, same answers on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from integhub.models import IntegrationMetric
+from integhub.services import metrics_queries as mq
+from integhub.services.companies import create_company
+
+DAY0 = datetime(2026, 11, 20)
+
+
+def percentile_cont(values: list[float], p: float) -> float:
+    """The SQL standard's continuous percentile, written out independently of the code under test."""
+    ordered = sorted(values)
+    pos = p * (len(ordered) - 1)
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+@pytest.fixture
+def recorded(hub):
+    """Three days of metrics for two companies (plus other actions that the default filter ignores)."""
+    rng = random.Random(7)
+    a = create_company(hub, "Praxis Nord", actor="test").id
+    b = create_company(hub, "Praxis Süd", actor="test").id
+    rows = []
+    for day in range(3):
+        for hour in (8, 9, 14):
+            for company in (a, b):
+                for provider in ("calcom", "retell"):
+                    ok = rng.random() > 0.25
+                    rows.append(IntegrationMetric(
+                        company_id=company, provider=provider, action="sync", success=ok,
+                        duration_ms=rng.randint(50, 5000), records_synced=rng.randint(0, 300) if ok else 0,
+                        error_code=None if ok else rng.choice(["timeout", "rate_limited", "provider_error"]),
+                        created_at=DAY0 + timedelta(days=day, hours=hour, minutes=rng.randint(0, 59))))
+    rows.append(IntegrationMetric(company_id=a, provider="calcom", action="validate", success=False, duration_ms=1,
+                                  records_synced=0, error_code="invalid_credentials", created_at=DAY0))
+    with hub.session() as s:
+        s.add_all(rows)
+    return {"a": a, "b": b, "rows": [r for r in rows if r.action == "sync"]}
+
+
+def test_time_series_per_day_and_provider_matches_the_rows(hub, recorded):
+    f = mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3), bucket="day")
+    series = mq.time_series(hub, f)
+    assert len(series) == 3 * 2
+    for point in series:
+        rows = [r for r in recorded["rows"] if r.provider == point["provider"]
+                and r.created_at.date() == point["bucket"].date()]
+        assert point["bucket"] == datetime.combine(point["bucket"].date(), datetime.min.time())
+        assert point["runs"] == len(rows)
+        assert point["successes"] == sum(r.success for r in rows)
+        assert point["records"] == sum(r.records_synced for r in rows)
+        assert point["success_rate"] == pytest.approx(point["successes"] / point["runs"])
+        durations = [r.duration_ms for r in rows]
+        assert point["p50_ms"] == pytest.approx(percentile_cont(durations, 0.5))
+        assert point["p95_ms"] == pytest.approx(percentile_cont(durations, 0.95))
+
+
+def test_hour_and_week_buckets(hub, recorded):
+    hours = mq.time_series(hub, mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=1), bucket="hour",
+                                                 providers=["retell"]))
+    assert [p["bucket"].hour for p in hours] == [8, 9, 14] and {p["provider"] for p in hours} == {"retell"}
+    weeks = mq.time_series(hub, mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3), bucket="week"))
+    monday = DAY0 - timedelta(days=DAY0.weekday())
+    assert {p["bucket"] for p in weeks} <= {monday, monday + timedelta(days=7)}
+    assert sum(p["runs"] for p in weeks) == len(recorded["rows"])
+
+
+def test_filters_narrow_by_date_company_provider_and_action(hub, recorded):
+    f = mq.MetricsFilter(start=DAY0 + timedelta(days=1), end=DAY0 + timedelta(days=2),
+                         company_ids=[recorded["a"]], providers=["calcom"])
+    expected = [r for r in recorded["rows"] if r.company_id == recorded["a"] and r.provider == "calcom"
+                and r.created_at.date() == (DAY0 + timedelta(days=1)).date()]
+    assert mq.totals(hub, f)["runs"] == len(expected)
+    validations = mq.totals(hub, mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3), actions=["validate"]))
+    assert (validations["runs"], validations["failures"]) == (1, 1)
+    nothing = mq.totals(hub, mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3), company_ids=[]))
+    assert nothing["runs"] == 0 and nothing["success_rate"] is None
+
+
+def test_scope_limits_an_analyst_to_their_companies(hub, recorded):
+    f = mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3)).within({recorded["b"]})
+    table = mq.per_company(hub, f)
+    assert {r["company"] for r in table} == {"Praxis Süd"}
+    asked_for_other = mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3),
+                                       company_ids=[recorded["a"]]).within({recorded["b"]})
+    assert mq.totals(hub, asked_for_other)["runs"] == 0
+
+
+def test_per_company_table_and_error_breakdown(hub, recorded):
+    f = mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3))
+    table = mq.per_company(hub, f)
+    assert len(table) == 4
+    for row in table:
+        rows = [r for r in recorded["rows"] if r.company_id == row["company_id"] and r.provider == row["provider"]]
+        newest = max(rows, key=lambda r: r.created_at)
+        assert (row["runs"], row["failures"]) == (len(rows), sum(not r.success for r in rows))
+        assert row["last_at"] == newest.created_at and row["last_error_code"] == newest.error_code
+    rates = [r["success_rate"] for r in table]
+    assert rates == sorted(rates)  # worst first
+
+    errors = mq.error_breakdown(hub, f)
+    failed = [r for r in recorded["rows"] if not r.success]
+    assert sum(e["count"] for e in errors) == len(failed)
+    for e in errors:
+        assert e["count"] == sum(1 for r in failed if r.error_code == e["error_code"] and r.provider == e["provider"])
+    counts = [e["count"] for e in errors]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_csv_has_a_header_and_one_line_per_row(hub, recorded):
+    f = mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3))
+    table = mq.per_company(hub, f)
+    text = mq.to_csv(table, ["company", "provider", "runs", "success_rate", "p95_ms", "last_at"])
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert parsed[0] == ["company", "provider", "runs", "success_rate", "p95_ms", "last_at"]
+    assert len(parsed) == 1 + len(table)
+    assert parsed[1][5].endswith("Z")
+
+
+def test_filter_options_list_companies_providers_and_actions(hub, recorded):
+    options = mq.filter_options(hub)
+    assert [name for _id, name in options.companies] == ["Praxis Nord", "Praxis Süd"]
+    assert options.providers == ["calcom", "retell"] and options.actions == ["sync", "validate"]
+    assert [name for _id, name in mq.filter_options(hub, {recorded["a"]}).companies] == ["Praxis Nord"]
