@@ -16,8 +16,13 @@ random per process: give every worker the same one (STREAMLIT_SERVER_COOKIE_SECR
 [auth] cookie_secret in secrets.toml).
 """
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from integhub.web import routes
+
+# app.py routes with st.navigation; never fall back to the legacy pages/ folder convention (it would
+# run the first request after a start, e.g. a reconnecting tab on /cal-com, without the router).
+PagesManager.uses_pages_directory = False
 
 app = st.App("app.py", routes=routes())
 
