@@ -206,7 +206,7 @@ def run_sync_with_progress(hub: Hub, company, prov) -> None:
             result = payload[0]
             if getattr(result, "success", False):
                 text = t("ui.sync.done", provider=prov.display_name, n=result.records_synced,
-                         seconds=f"{result.duration_ms / 1000:.1f}")
+                         duration=_duration(result.duration_ms))
                 box.update(label=text, state="complete", expanded=False)
                 st.toast(text, icon=":material/check_circle:")
             else:
@@ -214,6 +214,13 @@ def run_sync_with_progress(hub: Hub, company, prov) -> None:
                 box.update(label=text, state="error", expanded=True)
                 st.toast(text, icon=":material/error:")
             return
+
+
+def _duration(ms: int) -> str:
+    if ms < 1000:
+        return f"{int(ms)} ms"
+    seconds = f"{ms / 1000:.1f}"
+    return f"{seconds.replace('.', ',') if lang() == 'de' else seconds} s"
 
 
 def _step_label(step: str) -> str:

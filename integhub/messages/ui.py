@@ -107,8 +107,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ui.sync.running": {"de": "{provider} wird synchronisiert …", "en": "Synchronising {provider} …"},
     "ui.sync.progress": {"de": "{step}: {n}", "en": "{step}: {n}"},
     "ui.sync.done": {
-        "de": "{provider}: {n} Datensätze synchronisiert ({seconds} s).",
-        "en": "{provider}: {n} records synchronised ({seconds} s).",
+        "de": "{provider}: {n} Datensätze synchronisiert ({duration}).",
+        "en": "{provider}: {n} records synchronised ({duration}).",
     },
     "ui.sync.failed": {"de": "{provider}: Synchronisation fehlgeschlagen – {error}",
                        "en": "{provider}: synchronisation failed – {error}"},
