@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -59,22 +60,18 @@ def e2e_simulator():
         yield sim
 
 
-@pytest.fixture(scope="session")
-def hub_server(tmp_path_factory, e2e_simulator):
-    """The hub as `make run` serves it; yields (base_url, env)."""
-    if chromium_path() is None:
-        pytest.fail("INTEGHUB_REQUIRE_BROWSER=1 but chromium is not installed (apt-get install chromium)")
-    data = tmp_path_factory.mktemp("e2e-hub")
+@contextmanager
+def served_hub(data: Path, **overrides: str):
+    """`python -m integhub serve` on a free port with a migrated SQLite database in `data`."""
     env = {
         **os.environ,
         "INTEGHUB_DATABASE_URL": f"sqlite:///{data / 'hub.sqlite'}",
         "INTEGHUB_ENCRYPTION_KEYS": generate_key(),
         "INTEGHUB_DATA_DIR": str(data),
-        "INTEGHUB_CALCOM_BASE_URL": e2e_simulator.url,
-        "INTEGHUB_RETELL_BASE_URL": e2e_simulator.url,
         "INTEGHUB_STATUS_REFRESH_SECONDS": str(REFRESH_SECONDS),
         "INTEGHUB_LANG": "de",
         "PYTHONUNBUFFERED": "1",
+        **overrides,
     }
     port = free_port()
     env["INTEGHUB_PUBLIC_URL"] = f"http://localhost:{port}"
@@ -109,7 +106,17 @@ def hub_server(tmp_path_factory, e2e_simulator):
 
 
 @pytest.fixture(scope="session")
-def browser(hub_server):
+def hub_server(tmp_path_factory, e2e_simulator):
+    """The hub as `make run` serves it, providers on the test's simulator; yields (base_url, env)."""
+    with served_hub(tmp_path_factory.mktemp("e2e-hub"), INTEGHUB_CALCOM_BASE_URL=e2e_simulator.url,
+                    INTEGHUB_RETELL_BASE_URL=e2e_simulator.url) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if chromium_path() is None:  # only reached when INTEGHUB_REQUIRE_BROWSER=1 (otherwise skipped)
+        pytest.fail("INTEGHUB_REQUIRE_BROWSER=1 but chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
