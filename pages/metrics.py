@@ -145,7 +145,8 @@ else:
 st.subheader(tr("metrics_page.per_company"), anchor=False)
 columns = {"company": tr("metrics_page.company"), "provider": tr("metrics_page.provider"),
            "runs": tr("metrics_page.runs"), "failures": tr("metrics_page.failures"),
-           "success_rate": tr("metrics_page.success_rate"), "p50_ms": "p50 (ms)", "p95_ms": "p95 (ms)",
+           "success_rate": tr("metrics_page.success_rate"), "avg_ms": tr("metrics_page.avg_ms"),
+           "max_ms": tr("metrics_page.max_ms"),
            "records": tr("metrics_page.records"), "last_at": tr("metrics_page.last_run"),
            "last_error_code": tr("metrics_page.last_error")}
 st.dataframe(
@@ -155,8 +156,8 @@ st.dataframe(
     hide_index=True, key="metrics_table",
     column_config={
         columns["success_rate"]: st.column_config.ProgressColumn(format="%.1f %%", min_value=0, max_value=100),
-        columns["p50_ms"]: st.column_config.NumberColumn(format="%.0f"),
-        columns["p95_ms"]: st.column_config.NumberColumn(format="%.0f"),
+        columns["avg_ms"]: st.column_config.NumberColumn(format="%.0f"),
+        columns["max_ms"]: st.column_config.NumberColumn(format="%.0f"),
         columns["last_at"]: st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm"),
     },
 )

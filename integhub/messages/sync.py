@@ -71,6 +71,8 @@ MESSAGES = {
     "metrics_page.p95": {"de": "Dauer (p95)", "en": "Duration (p95)"},
     "metrics_page.duration": {"de": "Dauer p50 / p95", "en": "Duration p50 / p95"},
     "metrics_page.records": {"de": "Datensätze", "en": "Records"},
+    "metrics_page.avg_ms": {"de": "Dauer Ø (ms)", "en": "Duration avg (ms)"},
+    "metrics_page.max_ms": {"de": "Dauer max (ms)", "en": "Duration max (ms)"},
     "metrics_page.empty": {
         "de": "Für diese Auswahl gibt es keine Einträge. Zeitraum oder Filter erweitern.",
         "en": "Nothing recorded for this selection. Widen the date range or the filters.",

@@ -8,7 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from integhub.models import IntegrationMetric
+from dataclasses import replace
+
+from sqlalchemy import func, select
+
+from integhub.models import IntegrationMetric, utcnow
+from integhub.models_sync import MetricsDaily
 from integhub.services import metrics_queries as mq
 from integhub.services.companies import create_company
 
@@ -50,7 +55,7 @@ def recorded(hub):
 
 def test_time_series_per_day_and_provider_matches_the_rows(hub, recorded):
     f = mq.MetricsFilter(start=DAY0, end=DAY0 + timedelta(days=3), bucket="day")
-    series = mq.time_series(hub, f)
+    series = mq.time_series(hub, f, use_rollup=False)  # exact: every row read
     assert len(series) == 3 * 2
     for point in series:
         rows = [r for r in recorded["rows"] if r.provider == point["provider"]
@@ -104,6 +109,8 @@ def test_per_company_table_and_error_breakdown(hub, recorded):
         rows = [r for r in recorded["rows"] if r.company_id == row["company_id"] and r.provider == row["provider"]]
         newest = max(rows, key=lambda r: r.created_at)
         assert (row["runs"], row["failures"]) == (len(rows), sum(not r.success for r in rows))
+        assert row["avg_ms"] == pytest.approx(sum(r.duration_ms for r in rows) / len(rows))
+        assert row["max_ms"] == max(r.duration_ms for r in rows)
         assert row["last_at"] == newest.created_at and row["last_error_code"] == newest.error_code
     rates = [r["success_rate"] for r in table]
     assert rates == sorted(rates)  # worst first
@@ -132,3 +139,86 @@ def test_filter_options_list_companies_providers_and_actions(hub, recorded):
     assert [name for _id, name in options.companies] == ["Praxis Nord", "Praxis Süd"]
     assert options.providers == ["calcom", "retell"] and options.actions == ["sync", "validate"]
     assert [name for _id, name in mq.filter_options(hub, {recorded["a"]}).companies] == ["Praxis Nord"]
+
+
+@pytest.fixture
+def month(hub):
+    """30 closed days plus today, 40 runs a day per provider, for the roll-up path."""
+    rng = random.Random(11)
+    companies = [create_company(hub, f"Praxis {i}", actor="test").id for i in range(5)]
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = []
+    for day in range(-30, 1):
+        for j in range(80):
+            at = today + timedelta(days=day, minutes=rng.randint(0, 60 * 24 - 1))
+            if at > utcnow():
+                continue
+            ok = rng.random() > 0.1
+            rows.append(IntegrationMetric(
+                company_id=companies[j % 5], provider=("calcom", "retell")[j % 2], action="sync", success=ok,
+                duration_ms=int(rng.lognormvariate(6.5, 0.8)), records_synced=rng.randint(0, 50),
+                error_code=None if ok else rng.choice(["timeout", "provider_error"]), created_at=at))
+    with hub.session() as s:
+        s.add_all(rows)
+    return rows
+
+
+def test_the_roll_up_gives_the_same_counts_and_close_percentiles(hub, month):
+    f = mq.MetricsFilter(start=utcnow() - timedelta(days=31), end=utcnow() + timedelta(minutes=1))
+    exact_total = mq.totals(hub, f, use_rollup=False)
+    rolled_total = mq.totals(hub, f)
+    assert exact_total["runs"] == len(month)
+    for key in ("runs", "successes", "failures", "records", "success_rate"):
+        assert rolled_total[key] == exact_total[key]
+    for key in ("p50_ms", "p95_ms"):
+        assert rolled_total[key] == pytest.approx(exact_total[key], rel=0.03)
+
+    exact = {(p["bucket"], p["provider"]): p for p in mq.time_series(hub, f, use_rollup=False)}
+    rolled = {(p["bucket"], p["provider"]): p for p in mq.time_series(hub, f)}
+    assert exact.keys() == rolled.keys()
+    for key, point in rolled.items():
+        assert (point["runs"], point["successes"], point["records"]) == \
+            (exact[key]["runs"], exact[key]["successes"], exact[key]["records"])
+        assert point["p95_ms"] == pytest.approx(exact[key]["p95_ms"], rel=0.1)
+
+    weekly = mq.time_series(hub, replace(f, bucket="week"))
+    assert sum(p["runs"] for p in weekly) == len(month)
+    assert mq.error_breakdown(hub, f) == mq.error_breakdown(hub, f, use_rollup=False)
+    assert _same_tables(mq.per_company(hub, f), mq.per_company(hub, f, use_rollup=False))
+    if hub.dialect == "postgresql":
+        with hub.session() as s:
+            assert s.scalar(select(func.count()).select_from(MetricsDaily)) > 0  # the roll-up was used
+    assert mq.filter_options(hub).actions == ["sync"]
+
+
+def _same_tables(a: list[dict], b: list[dict]) -> bool:
+    assert len(a) == len(b)
+    for x, y in zip(sorted(a, key=lambda r: (str(r["company_id"]), r["provider"])),
+                    sorted(b, key=lambda r: (str(r["company_id"]), r["provider"]))):
+        assert x.keys() == y.keys()
+        for key in x:
+            assert x[key] == (pytest.approx(y[key]) if isinstance(y[key], float) else y[key]), key
+    return True
+
+
+def test_rows_of_the_open_day_are_read_raw_next_to_the_roll_up(hub, month):
+    f = mq.MetricsFilter(start=utcnow() - timedelta(days=3), end=utcnow() + timedelta(minutes=1))
+    before = mq.totals(hub, f)["runs"]
+    with hub.session() as s:
+        s.add(IntegrationMetric(company_id=month[0].company_id, provider="calcom", action="sync", success=False,
+                                duration_ms=10, records_synced=0, error_code="timeout", created_at=utcnow()))
+    assert mq.totals(hub, f)["runs"] == before + 1
+    assert mq.refresh_rollup(hub) == mq.refresh_rollup(hub)  # idempotent
+
+
+def test_histogram_percentiles_match_percentile_cont_when_buckets_hold_few_values():
+    values = [3, 7, 7, 20, 150, 151, 4000]
+    hist = {}
+    for v in values:
+        bucket = sum(1 for b in mq.DURATION_BOUNDS if b <= v)
+        entry = hist.setdefault(bucket, [0, v, v])
+        entry[0] += 1
+        entry[1], entry[2] = min(entry[1], v), max(entry[2], v)
+    for p in (0.0, 0.25, 0.5, 0.9, 0.95, 1.0):
+        assert mq.hist_percentile(hist, p) == pytest.approx(percentile_cont(values, p))
+    assert mq.hist_percentile({}, 0.5) is None

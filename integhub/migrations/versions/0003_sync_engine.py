@@ -57,8 +57,49 @@ def upgrade() -> None:
     )
     op.create_index("idx_sync_runs_company_provider_started", "sync_runs", ["company_id", "provider", "started_at"])
 
+    # Daily roll-up of integration_metrics for the metrics page (PostgreSQL reads it; see
+    # integhub/services/metrics_queries.py).
+    def key() -> list[sa.Column]:
+        return [sa.Column("day", sa.DateTime(), primary_key=True), sa.Column("company_id", sa.Uuid(), primary_key=True),
+                sa.Column("provider", sa.String(50), primary_key=True), sa.Column("action", sa.String(50), primary_key=True)]
+
+    op.create_table(
+        "metrics_daily", *key(),
+        sa.Column("runs", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("successes", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("records", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("duration_sum", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.Column("duration_max", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("last_at", sa.DateTime(), nullable=False),
+        sa.Column("last_error_code", sa.String(50)),
+    )
+    op.create_index("idx_metrics_daily_action_day", "metrics_daily", ["action", "day"])
+    op.create_table(
+        "metrics_daily_errors", *key(),
+        sa.Column("error_code", sa.String(50), primary_key=True),
+        sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("last_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
+        "metrics_daily_durations",
+        sa.Column("day", sa.DateTime(), primary_key=True), sa.Column("provider", sa.String(50), primary_key=True),
+        sa.Column("action", sa.String(50), primary_key=True), sa.Column("bucket", sa.Integer(), primary_key=True),
+        sa.Column("runs", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("min_ms", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("max_ms", sa.Integer(), nullable=False, server_default="0"),
+    )
+    op.create_table(
+        "metrics_rollup_state",
+        sa.Column("name", sa.String(50), primary_key=True),
+        sa.Column("rolled_up_until", sa.DateTime(), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    for table in ("metrics_rollup_state", "metrics_daily_durations", "metrics_daily_errors"):
+        op.drop_table(table)
+    op.drop_index("idx_metrics_daily_action_day", table_name="metrics_daily")
+    op.drop_table("metrics_daily")
     op.drop_index("idx_sync_runs_company_provider_started", table_name="sync_runs")
     op.drop_table("sync_runs")
     op.drop_table("sync_state")
