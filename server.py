@@ -18,8 +18,9 @@ random per process: give every worker the same one (STREAMLIT_SERVER_COOKIE_SECR
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from integhub.web import routes
+from integhub.web import routes, tcp_nodelay_for_worker_sockets
 
+tcp_nodelay_for_worker_sockets()  # uvicorn --workers N: see its docstring
 # app.py routes with st.navigation; never fall back to the legacy pages/ folder convention (it would
 # run the first request after a start, e.g. a reconnecting tab on /cal-com, without the router).
 PagesManager.uses_pages_directory = False
