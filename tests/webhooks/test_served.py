@@ -4,6 +4,7 @@ PostgreSQL. Concurrency here is real: two worker processes, 50 requests in fligh
 from __future__ import annotations
 
 import asyncio
+import statistics
 import sys
 import time
 
@@ -54,6 +55,16 @@ def test_uvicorn_with_two_workers_serves_ui_and_webhooks(hub, hub_env, tmp_path)
         health = httpx.get(url + "/api/health", timeout=10)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         assert httpx.get(url + "/", timeout=10).status_code == 200  # the Streamlit UI, same app
+        # No Nagle stall: with uvicorn's multi-worker socket every answer used to wait ~40 ms for the
+        # client's delayed ACK (see integhub.web.tcp_nodelay_for_worker_sockets).
+        with httpx.Client(base_url=url, timeout=10) as client:
+            client.get("/api/health")
+            times = []
+            for _ in range(15):
+                t0 = time.perf_counter()
+                client.get("/api/health")
+                times.append(time.perf_counter() - t0)
+        assert statistics.median(times) < 0.030, times
 
         # 50 parallel deliveries for one call: every event of its lifecycle, each sent many times.
         bodies = [retell_body(EVENTS[i % 3], "call_parallel") for i in range(50)]
