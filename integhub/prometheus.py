@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -68,13 +69,8 @@ def collect(hub: Hub) -> list[_Family]:
     expired = _Family("integhub_expired_leases", "gauge", "Leases left behind by a dead worker, awaiting takeover.")
     up = _Family("integhub_database_up", "gauge", "1 when the database answered this scrape.")
 
-    m = IntegrationMetric
-    by: dict[tuple[str, str, bool, str | None], int] = {}
     with hub.session() as s:
-        stmt = (select(m.provider, m.action, m.success, m.error_code, func.count())
-                .where(m.action.in_(("sync", "webhook"))).group_by(m.provider, m.action, m.success, m.error_code))
-        for provider, action, success, code, n in s.execute(stmt):
-            by[(provider, action, bool(success), code)] = int(n)
+        by = _COUNTERS.totals(hub, s)
         cfg_counts = {(p, bool(a)): int(n) for p, a, n in s.execute(
             select(IntegrationConfig.provider, IntegrationConfig.is_active, func.count())
             .group_by(IntegrationConfig.provider, IntegrationConfig.is_active))}
@@ -101,6 +97,57 @@ def collect(hub: Hub) -> list[_Family]:
     expired.add(lease_expired)
     up.add(1)
     return [syncs, sync_failures, hooks, hook_sig, hook_fail, configs, overdue, running, oldest, expired, up]
+
+
+class _Counters:
+    """All-time counts of sync and webhook metric rows, without recounting the table each scrape.
+
+    Rows up to a watermark id are summed once into a base; each scrape counts only the rows above
+    it (a primary-key range). The watermark only moves over rows older than SETTLE_SECONDS, so a
+    row whose id was taken by a transaction that commits a little later is never skipped.
+    """
+
+    SETTLE_SECONDS = 300
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[str, tuple[int, dict]] = {}  # database url → (watermark id, base counts)
+
+    @staticmethod
+    def _count(s, *where) -> dict[tuple[str, str, bool, str | None], int]:
+        m = IntegrationMetric
+        stmt = (select(m.provider, m.action, m.success, m.error_code, func.count())
+                .where(m.action.in_(("sync", "webhook")), *where)
+                .group_by(m.provider, m.action, m.success, m.error_code))
+        return {(p, a, bool(ok), c): int(n) for p, a, ok, c, n in s.execute(stmt)}
+
+    def totals(self, hub: Hub, s) -> dict[tuple[str, str, bool, str | None], int]:
+        m = IntegrationMetric
+        key = hub.engine.url.render_as_string(hide_password=True)
+        with self._lock:
+            watermark, base = self._state.get(key, (0, {}))
+        if watermark and (s.scalar(select(func.max(m.id))) or 0) < watermark:
+            watermark, base = 0, {}  # the table was emptied (ids start again): count afresh
+        settled = utcnow() - timedelta(seconds=self.SETTLE_SECONDS)
+        new_mark = s.scalar(select(func.max(m.id)).where(m.id > watermark, m.created_at < settled))
+        if new_mark is not None:
+            base = dict(base)
+            for k, n in self._count(s, m.id > watermark, m.id <= new_mark).items():
+                base[k] = base.get(k, 0) + n
+            watermark = new_mark
+            with self._lock:
+                self._state[key] = (watermark, base)
+        totals = dict(base)
+        for k, n in self._count(s, m.id > watermark).items():
+            totals[k] = totals.get(k, 0) + n
+        return totals
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state.clear()
+
+
+_COUNTERS = _Counters()
 
 
 def _leases(hub: Hub, session) -> tuple[int, float, int]:

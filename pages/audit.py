@@ -38,10 +38,9 @@ flt = AuditFilter(company_id=company.id if only_company else None, provider=prov
 try:
     first = audit_queries.query_audit(hub, identity, flt, limit=PAGE_SIZE, offset=0)
     pages = max(1, math.ceil(first.total / PAGE_SIZE))
-    page_no = st.session_state.get("audit_page", 1) if pages > 1 else 1
-    page_no = min(max(1, int(page_no or 1)), pages)
-    if pages > 1:
-        st.session_state["audit_page"] = page_no  # a narrower filter may have fewer pages
+    page_no = max(1, int(st.session_state.get("audit_page", 1) or 1))
+    if page_no > pages:  # a narrower filter has fewer pages
+        page_no = st.session_state["audit_page"] = pages
     result = first if page_no == 1 else audit_queries.query_audit(hub, identity, flt, limit=PAGE_SIZE,
                                                                   offset=(page_no - 1) * PAGE_SIZE)
 except Exception as exc:  # noqa: BLE001 - a message, never a traceback

@@ -37,9 +37,8 @@ try:
     pages = max(1, math.ceil(result.total / PAGE_SIZE))
     if page_no > pages:  # the filter got narrower: back to its last page
         page_no = pages
-        result = fleet.fleet_page(hub, identity, flt, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
-    if pages > 1:
         st.session_state["fleet_page"] = page_no
+        result = fleet.fleet_page(hub, identity, flt, limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
 except Exception as exc:  # noqa: BLE001 - a message, never a traceback
     st.error(describe_error(exc, auth.lang()), icon=":material/error:")
     st.stop()
@@ -48,6 +47,11 @@ m = st.columns(6)
 for col, state in zip(m, ("on_time", "late", "failing", "manual", "not_configured"), strict=False):
     col.metric(tr(f"ops.fleet.state.{state}"), result.counts.get(state, 0), border=True)
 m[5].metric(tr("ops.fleet.running"), result.running, border=True)
+c_note, c_refresh = st.columns([5, 1], vertical_alignment="center")
+c_note.caption(tr("ops.fleet.counts_note", seconds=int(fleet.COUNTS_SECONDS)))
+if c_refresh.button(tr("ops.fleet.refresh"), icon=":material/refresh:", key="fleet_refresh"):
+    fleet.clear_counts()
+    st.rerun()
 
 if not result.rows:
     st.info(tr("ops.fleet.empty"), icon=":material/grid_view:")

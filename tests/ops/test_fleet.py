@@ -65,10 +65,15 @@ def test_problem_filter_search_and_pagination(hub, fleet_db):
     only = fleet.fleet_page(hub, who("admin"), FleetFilter(provider="retell", freshness=["failing"]))
     assert [(r.company, r.provider) for r in only.rows] == [("Dora", "retell")]
     assert fleet.fleet_page(hub, who("admin"), FleetFilter(search="mil")).total == 2
-    pages = [fleet.fleet_page(hub, who("admin"), limit=4, offset=o).rows for o in (0, 4, 8)]
-    assert [len(p) for p in pages] == [4, 4, 2]
-    seen = [(r.company, r.provider) for p in pages for r in p]
-    assert seen == sorted(seen) and len(set(seen)) == 10
+    for size in (3, 4):  # odd page sizes split a company's providers across pages
+        pages = [fleet.fleet_page(hub, who("admin"), limit=size, offset=o) for o in range(0, 10, size)]
+        seen = [(r.company, r.provider) for p in pages for r in p.rows]
+        assert seen == sorted(seen) and len(set(seen)) == 10 and pages[0].total == 10
+    missing = fleet.fleet_page(hub, who("admin"), FleetFilter(freshness=["not_configured", "manual"]), limit=3)
+    assert missing.total == 5 and [(r.company, r.freshness) for r in missing.rows] == [
+        ("Bert", "not_configured"), ("Carl", "not_configured"), ("Dora", "not_configured")]
+    both = fleet.fleet_page(hub, who("admin"), FleetFilter(freshness=["late", "on_time"]), limit=2, offset=2)
+    assert both.total == 3 and [(r.company, r.provider) for r in both.rows] == [("Bert", "calcom")]
 
 
 def test_scope_and_permissions(hub, fleet_db):
@@ -98,3 +103,14 @@ def test_bulk_sync_now_runs_each_selected_pair(hub, simulator):
     assert all(o.records_synced > 0 for o in outcomes)
     page = fleet.fleet_page(hub, system_identity(), FleetFilter(provider="calcom"))
     assert all(r.last_sync_at is not None for r in page.rows)
+
+
+def test_counts_are_kept_briefly_and_refreshed_after_a_sync(hub, fleet_db, monkeypatch):
+    monkeypatch.setattr(fleet, "COUNTS_SECONDS", 60.0)
+    before = fleet.fleet_page(hub, who("admin"))
+    add_config(hub, fleet_db["Bert"], "retell", minutes_ago=1)
+    assert fleet.fleet_page(hub, who("admin")).counts == before.counts  # the cards may lag a little
+    rows = {(r.company, r.provider): r.freshness for r in fleet.fleet_page(hub, who("admin")).rows}
+    assert rows[("Bert", "retell")] == "on_time"  # the grid itself is always live
+    fleet.clear_counts()
+    assert fleet.fleet_page(hub, who("admin")).counts["on_time"] == before.counts["on_time"] + 1

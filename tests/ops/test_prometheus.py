@@ -84,3 +84,27 @@ def test_endpoint_content_type_and_token(hub, populated, monkeypatch):
         assert client.get("/api/metrics", headers={"Authorization": "Bearer scrape-token-123"}).status_code == 200
     finally:
         web.route_hub.cache_clear()
+
+
+def test_counters_fold_settled_rows_and_count_new_ones(hub, populated):
+    from integhub.models import IntegrationMetric
+
+    a, _ = populated
+    first = parse(prometheus.metrics_text(hub))
+    with hub.session() as s:  # settle what exists: backdate it past the settling time
+        for m in s.query(IntegrationMetric):
+            m.created_at = utcnow() - timedelta(hours=1)
+    prometheus._cache.clear()
+    folded = parse(prometheus.metrics_text(hub))
+    watermark, base = next(iter(prometheus._COUNTERS._state.values()))
+    assert watermark > 0 and sum(base.values()) == 9  # every sync/webhook row is in the base now
+    moving = ("integhub_metrics_scrape_seconds", "integhub_oldest_running_sync_seconds")  # clocks, not counts
+    assert {k: v for k, v in folded.items() if k not in moving} == {k: v for k, v in first.items() if k not in moving}
+    with hub.session() as s:
+        record_metric(s, company_id=a, provider="calcom", action="sync", success=False)
+        record_metric(s, company_id=a, provider="retell", action="webhook", success=False, error_code="signature")
+    prometheus._cache.clear()
+    after = parse(prometheus.metrics_text(hub))
+    assert after['integhub_syncs_total{provider="calcom"}'] == first['integhub_syncs_total{provider="calcom"}'] + 1
+    assert after['integhub_sync_failures_total{provider="calcom"}'] == 2
+    assert after['integhub_webhook_signature_failures_total{provider="retell"}'] == 3
