@@ -26,6 +26,11 @@ class Failed(Exception):
 
 def error_text(exc: BaseException) -> str:
     """The admin-facing sentence for any failure (never a traceback, never a secret)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        log.error("database error in the UI", exc_info=exc)
+        return describe_error(HubError("hub.database_error"), lang())
     if not isinstance(exc, (HubError, ProviderError)):
         # Unexpected: keep the details in the server log (redacted), show a clear sentence.
         log.error("unexpected error in the UI", exc_info=exc)

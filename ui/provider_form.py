@@ -130,6 +130,7 @@ def _live_sections(prov: Provider) -> list[tuple[str, list[FormField]]]:
 def credentials_form(hub: Hub, company, prov: Provider, view, state: FormState) -> None:
     options, options_error = _options(hub, company, prov, view)
     seen = state.seen_version(view.version)
+    can_edit = context.can("config.edit", company.id)
     with st.container(border=True):
         st.subheader(f":material/key: {t('ui.form.credentials')}", anchor=False)
         with st.form(f"form.{prov.name}.{company.id}", border=False, enter_to_submit=False):
@@ -139,12 +140,16 @@ def credentials_form(hub: Hub, company, prov: Provider, view, state: FormState) 
                 if f.section and f.section != current_section:
                     st.markdown(f"**{t(f.section)}**")
                 current_section = f.section
-                values[f.name] = render_field(f, prov, view, options, state.widget_key("form", f.name))
+                values[f.name] = render_field(f, prov, view, options, state.widget_key("form", f.name),
+                                              disabled=not can_edit)
             if options_error:
                 st.caption(f":orange[:material/warning:] {t('ui.form.options_failed', error=options_error)}")
+            if not can_edit:
+                st.caption(f":material/lock: {t('ui.form.admins_only')}")
             with st.container(horizontal=True, gap="small"):
-                test = st.form_submit_button(t("ui.form.test"), icon=":material/network_check:")
-                save = st.form_submit_button(t("ui.form.save"), icon=":material/save:", type="primary")
+                test = st.form_submit_button(t("ui.form.test"), icon=":material/network_check:", disabled=not can_edit)
+                save = st.form_submit_button(t("ui.form.save"), icon=":material/save:", type="primary",
+                                             disabled=not can_edit)
         feedback = st.container()
     with feedback:
         _show_flash(state, "form")
@@ -154,19 +159,21 @@ def credentials_form(hub: Hub, company, prov: Provider, view, state: FormState) 
             _save(hub, company, prov, view, state, values, seen, part="form")
 
 
-def render_field(f: FormField, prov: Provider, view, options: dict[str, list[tuple[str, str]]], key: str) -> Any:
+def render_field(f: FormField, prov: Provider, view, options: dict[str, list[tuple[str, str]]], key: str,
+                 *, disabled: bool = False) -> Any:
     label = t(f.label)
     help_text = t(f.help) if f.help else None
     current = view.settings.get(f.name)
     if f.kind == "password":
         if view.has_key:
             return st.text_input(label, key=key, type="password", placeholder=view.key_mask or "…",
-                                 help=t("ui.form.key_keep_help"))
+                                 help=t("ui.form.key_keep_help"), disabled=disabled)
         placeholder = t("ui.form.key_placeholder", prefix=prov.key_prefix) if prov.key_prefix else t("ui.form.key_placeholder_any")
-        return st.text_input(label, key=key, type="password", placeholder=placeholder, help=help_text)
+        return st.text_input(label, key=key, type="password", placeholder=placeholder, help=help_text,
+                             disabled=disabled)
     if f.kind == "text":
         return st.text_input(label, value="" if current is None else str(current), key=key,
-                             placeholder=f.placeholder, help=help_text)
+                             placeholder=f.placeholder, help=help_text, disabled=disabled)
     if f.kind == "select":
         pairs = list(options.get(f.name, []))
         labels = dict(pairs)
@@ -177,15 +184,16 @@ def render_field(f: FormField, prov: Provider, view, options: dict[str, list[tup
         index = values.index(str(current)) if current is not None else 0
         if not pairs:
             help_text = t("ui.form.options_after_key") if not view.has_key else help_text
-        return st.selectbox(label, values, index=index, key=key, help=help_text,
+        return st.selectbox(label, values, index=index, key=key, help=help_text, disabled=disabled,
                             format_func=lambda v: t("ui.form.none_option") if v is None else labels.get(v, v))
     if f.kind == "toggle":
-        return st.toggle(label, value=bool(current), key=key, help=help_text)
+        return st.toggle(label, value=bool(current), key=key, help=help_text, disabled=disabled)
     if f.kind == "interval":
         minutes = int(current) if current in SYNC_INTERVALS else 60
         return st.selectbox(label, list(SYNC_INTERVALS), index=list(SYNC_INTERVALS).index(minutes), key=key,
-                            format_func=lambda m: t(f"interval.{m}"), help=help_text)
-    return st.text_input(label, value="" if current is None else str(current), key=key, help=help_text)
+                            format_func=lambda m: t(f"interval.{m}"), help=help_text, disabled=disabled)
+    return st.text_input(label, value="" if current is None else str(current), key=key, help=help_text,
+                         disabled=disabled)
 
 
 def _options(hub: Hub, company, prov: Provider, view) -> tuple[dict[str, list[tuple[str, str]]], str | None]:
@@ -282,17 +290,20 @@ def _show_flash(state: FormState, part: str) -> None:
 def live_section(hub: Hub, company, prov: Provider, view, state: FormState, section: str,
                  fields: list[FormField]) -> None:
     seen = state.seen_version(view.version)
+    can_edit = context.can("config.edit", company.id)
     with st.container(border=True):
         st.subheader(f":material/sync: {t(section)}", anchor=False)
         toggle, rest = fields[0], fields[1:]
-        values = {toggle.name: render_field(toggle, prov, view, {}, state.widget_key("live", toggle.name))}
+        values = {toggle.name: render_field(toggle, prov, view, {}, state.widget_key("live", toggle.name),
+                                            disabled=not can_edit)}
         if values[toggle.name]:
             for f in rest:
-                values[f.name] = render_field(f, prov, view, {}, state.widget_key("live", f.name))
+                values[f.name] = render_field(f, prov, view, {}, state.widget_key("live", f.name),
+                                              disabled=not can_edit)
         if not view.has_key:
             st.caption(t("ui.form.key_first"))
         clicked = st.button(t("ui.form.save_section", section=t(section)), icon=":material/save:",
-                            key=state.widget_key("live", "save"), disabled=not view.has_key)
+                            key=state.widget_key("live", "save"), disabled=not view.has_key or not can_edit)
         _show_flash(state, "live")
         if clicked:
             _save(hub, company, prov, view, state, values, seen, part="live")
@@ -303,23 +314,61 @@ def webhook_section(hub: Hub, company, prov: Provider, view) -> None:
     path = WEBHOOK_PATHS.get(prov.name)
     if path is None:
         return
-    with st.container(border=True):
-        st.subheader(f":material/webhook: {t('ui.webhook.section')}", anchor=False)
-        st.markdown(f"**{t('ui.webhook.url')}**")
-        st.code(hub.settings.public_url + path.format(company_id=company.id), language=None)
-        st.caption(t("ui.webhook.copy_hint"))
-        _webhook_actions(hub, company, prov, view)
-
-
-def _webhook_actions(hub: Hub, company, prov: Provider, view) -> None:
     try:
         from integhub.services import webhooks
     except ImportError:
-        st.caption(t("ui.webhook.register_later"))
-        return
+        webhooks = None
+    with st.container(border=True):
+        st.subheader(f":material/webhook: {t('ui.webhook.section')}", anchor=False)
+        st.markdown(f"**{t('ui.webhook.url')}**")
+        url = hub.settings.public_url + path.format(company_id=company.id)
+        if webhooks is not None and hasattr(webhooks, "webhook_url"):
+            url = webhooks.webhook_url(hub, company.id, prov.name)
+        st.code(url, language=None)
+        st.caption(t("ui.webhook.copy_hint"))
+        if webhooks is None:
+            st.caption(t("ui.webhook.register_later"))
+            return
+        info = _webhook_info(webhooks, hub, company, prov)
+        if info is not None:
+            _webhook_state(info)
+        _webhook_register(webhooks, hub, company, prov, view)
+        if info is not None and int(info.get("pending_replay") or 0):
+            _webhook_replay(webhooks, hub, company, prov, int(info["pending_replay"]))
+
+
+def _webhook_info(webhooks, hub: Hub, company, prov: Provider) -> dict[str, Any] | None:
+    webhook_status = getattr(webhooks, "webhook_status", None)
+    if webhook_status is None:
+        return None
+    try:
+        return guarded.call(context.identity(), "status.view", company.id, webhook_status, hub, company.id, prov.name)
+    except Exception as exc:  # noqa: BLE001 - registration still works without the status line
+        st.caption(error_text(exc))
+        return None
+
+
+def _webhook_state(info: dict[str, Any]) -> None:
+    from ui.status_view import relative
+
+    with st.container(horizontal=True, gap="small"):
+        if info.get("registered"):
+            st.badge(t("ui.webhook.registered"), icon=":material/check_circle:", color="green")
+        else:
+            st.badge(t("ui.webhook.not_registered"), icon=":material/link_off:", color="gray")
+        if info.get("last_event_at"):
+            st.badge(t("ui.webhook.last_event", when=relative(info["last_event_at"], lang())),
+                     icon=":material/schedule:", color="blue")
+        failures = int(info.get("signature_failures_24h") or 0)
+        if failures:
+            st.badge(t("ui.webhook.signature_failures_badge", n=failures), icon=":material/gpp_bad:", color="red")
+
+
+def _webhook_register(webhooks, hub: Hub, company, prov: Provider, view) -> None:
     register = getattr(webhooks, "register_webhook", None)
     if register is None:
         return
+    can_manage = context.can("webhooks.manage", company.id)
     agent_id = None
     if prov.name == "retell":
         options, _ = _options(hub, company, prov, view)
@@ -328,9 +377,10 @@ def _webhook_actions(hub: Hub, company, prov: Provider, view) -> None:
         choices = list(agents) or ([default] if default else [])
         if choices:
             agent_id = st.selectbox(t("ui.webhook.agent"), choices, index=choices.index(default) if default in choices else 0,
-                                    format_func=lambda a: agents.get(a, a), key=f"webhook_agent.{company.id}")
+                                    format_func=lambda a: agents.get(a, a), key=f"webhook_agent.{company.id}",
+                                    disabled=not can_manage)
     clicked = st.button(t("ui.webhook.register"), icon=":material/webhook:", key=f"webhook_register.{prov.name}.{company.id}",
-                        disabled=not view.has_key or (prov.name == "retell" and not agent_id))
+                        disabled=not can_manage or not view.has_key or (prov.name == "retell" and not agent_id))
     if clicked:
         try:
             registration = attempt(lambda: guarded.call(context.identity(), "webhooks.manage", company.id, register, hub,
@@ -340,3 +390,21 @@ def _webhook_actions(hub: Hub, company, prov: Provider, view) -> None:
             return
         lines = registration.lines(lang()) if hasattr(registration, "lines") else [t("ui.webhook.registered_ok")]
         st.success("  \n".join(lines), icon=":material/check_circle:")
+
+
+def _webhook_replay(webhooks, hub: Hub, company, prov: Provider, pending: int) -> None:
+    replay = getattr(webhooks, "replay_inbox", None)
+    if replay is None:
+        return
+    st.warning(t("ui.webhook.pending", n=pending), icon=":material/inbox:")
+    if st.button(t("ui.webhook.replay"), icon=":material/replay:", key=f"webhook_replay.{prov.name}.{company.id}",
+                 disabled=not context.can("webhooks.manage", company.id)):
+        try:
+            outcome = attempt(lambda: guarded.call(context.identity(), "webhooks.manage", company.id, replay, hub,
+                                                   company.id, prov.name, actor=context.identity().actor))
+        except Failed:
+            return
+        text = t("ui.webhook.replayed", processed=outcome.processed, failed=outcome.failed)
+        (st.success if not outcome.failed else st.warning)(text)
+        for line in outcome.errors[:10]:
+            st.caption(line)

@@ -150,6 +150,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "en": "Connected to {provider} ({who}). Nothing was saved."},
     "ui.form.field_error": {"de": "{field}: {message}", "en": "{field}: {message}"},
     "ui.form.reload": {"de": "Neu laden (eigene Eingaben verwerfen)", "en": "Reload (discard my input)"},
+    "ui.form.admins_only": {"de": "Nur Administratoren dieses Unternehmens können die Konfiguration ändern.",
+                            "en": "Only administrators of this company can change the configuration."},
     "ui.form.key_first": {"de": "Zuerst einen API-Schlüssel speichern.", "en": "Save an API key first."},
     "ui.step.check_input": {"de": "Eingaben prüfen", "en": "Check input"},
     "ui.step.validate_key": {"de": "Schlüssel beim Anbieter prüfen", "en": "Validate the key with the provider"},
@@ -174,6 +176,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ui.webhook.registered": {"de": "Webhook eingetragen", "en": "Webhook registered"},
     "ui.webhook.not_registered": {"de": "Webhook nicht eingetragen", "en": "Webhook not registered"},
     "ui.webhook.last_event": {"de": "letztes Ereignis {when}", "en": "last event {when}"},
+    "ui.webhook.signature_failures_badge": {"de": "{n} Signaturfehler (24 h)", "en": "{n} signature failures (24 h)"},
+    "ui.webhook.pending": {
+        "de": "{n} empfangene Ereignisse warten auf eine erneute Verarbeitung.",
+        "en": "{n} received events are waiting to be processed again.",
+    },
+    "ui.webhook.replay": {"de": "Erneut verarbeiten", "en": "Process again"},
+    "ui.webhook.replayed": {"de": "{processed} Ereignisse verarbeitet, {failed} weiterhin fehlerhaft.",
+                            "en": "{processed} events processed, {failed} still failing."},
     "ui.webhook.signature_failures": {"de": ":red[{n} Signaturfehler (24 h)]",
                                       "en": ":red[{n} signature failures (24 h)]"},
     # --- mapping editors -------------------------------------------------------------------------------

@@ -26,8 +26,10 @@ RETELL_KEY = "key_0123456789abcdef01234567"
 @pytest.fixture
 def ui_env(hub_env, simulator, monkeypatch):
     """A hub process environment for the UI: temp database, simulator providers, 2 s refresh."""
+    from integhub.services import status
     from ui import hub as ui_hub
 
+    monkeypatch.setattr(status.CACHE, "ttl", status.CACHE.ttl)  # the UI shortens it to fit its refresh
     monkeypatch.setenv("INTEGHUB_STATUS_REFRESH_SECONDS", "2")
     monkeypatch.setenv("INTEGHUB_PUBLIC_URL", "https://hub.example.org")
     ui_hub._hub_for.clear()

@@ -218,3 +218,14 @@ def test_mapping_editor_saves_a_manual_mapping_with_the_admins_name(make_app, hu
 def test_without_a_company_the_provider_page_asks_for_one(make_app, admin):
     at = open_page(make_app(), CAL_PAGE)
     assert "Bitte links in der Seitenleiste ein Unternehmen wählen." in [i.value for i in at.info]
+
+
+def test_an_operator_sees_the_configuration_but_cannot_change_it(make_app, hub, configured):
+    from integhub.services import access
+
+    access.grant_role(hub, access.system_identity(), "operator@example.org", "operator", configured.id)
+    at = open_page(make_app("operator@example.org"), CAL_PAGE)
+    assert field(at, "Cal.com API Schlüssel").disabled and field(at, "Team Slug").disabled
+    assert button(at, "Speichern").disabled and button(at, "Verbindung testen").disabled
+    assert "Nur Administratoren dieses Unternehmens können die Konfiguration ändern." in texts(at)
+    assert CAL_KEY.encode() not in tree_bytes(at)
