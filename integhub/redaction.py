@@ -14,6 +14,8 @@ def remember_secret(value: str | None) -> None:
     if value and len(value) >= 6:
         with _lock:
             _secrets.add(value)
+        if not _installed:
+            install()  # the first secret a process learns switches redaction on, whatever the entry point
 
 
 def redact(text: str) -> str:
@@ -23,6 +25,9 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, "[REDACTED]")
     return _AUTH_HEADER.sub(lambda m: m.group(1) + (m.group(2) or "") + "[REDACTED]", text)
+
+
+_installed = False
 
 
 class RedactingFilter(logging.Filter):
@@ -51,8 +56,27 @@ def _redact_arg(arg: object) -> object:
     return arg if cleaned == text else cleaned
 
 
+def _scrubbing_factory(previous):
+    """Records are masked when they are made, so handlers created before install() (a server's
+    logging config, logging.lastResort) never see a secret either."""
+    flt = RedactingFilter()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        flt.filter(record)
+        return record
+
+    factory._integhub_redaction = True  # type: ignore[attr-defined]
+    return factory
+
+
 def install() -> None:
-    """Add the filter to the root logger's handlers and to every handler created later."""
+    """Mask records at creation (log record factory), and add the filter to the root logger's
+    handlers and to every handler created later."""
+    global _installed
+    _installed = True
+    if not getattr(logging.getLogRecordFactory(), "_integhub_redaction", False):
+        logging.setLogRecordFactory(_scrubbing_factory(logging.getLogRecordFactory()))
     root = logging.getLogger()
     flt = RedactingFilter()
     for handler in root.handlers:
