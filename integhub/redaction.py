@@ -18,13 +18,21 @@ def remember_secret(value: str | None) -> None:
             install()  # the first secret a process learns switches redaction on, whatever the entry point
 
 
-def redact(text: str) -> str:
+def _mask_known(text: str) -> str:
     with _lock:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:
         if secret in text:
             text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+def _mask_auth(text: str) -> str:
     return _AUTH_HEADER.sub(lambda m: m.group(1) + (m.group(2) or "") + "[REDACTED]", text)
+
+
+def redact(text: str) -> str:
+    return _mask_auth(_mask_known(text))
 
 
 _installed = False
@@ -35,14 +43,26 @@ class RedactingFilter(logging.Filter):
     (formatters such as uvicorn's access log unpack `record.args`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # Known secrets go from the template and from each argument (the shape stays). The
+        # Authorization pattern is checked on the formatted message: applied to the template it
+        # could eat a placeholder ("Bearer %s"), and the failed formatting would then print the raw
+        # arguments through logging's error handler.
         if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        elif record.msg is not None and redact(str(record.msg)) != str(record.msg):
-            record.msg = redact(str(record.msg))
+            record.msg = _mask_known(record.msg)
+        elif record.msg is not None and _mask_known(str(record.msg)) != str(record.msg):
+            record.msg = _mask_known(str(record.msg))
         if isinstance(record.args, tuple):
             record.args = tuple(_redact_arg(a) for a in record.args)
         elif isinstance(record.args, dict):
             record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not break logging
+            message = None
+        if message is not None:
+            masked = _mask_auth(message)
+            if masked != message:
+                record.msg, record.args = masked, None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
@@ -52,7 +72,7 @@ def _redact_arg(arg: object) -> object:
     if arg is None or isinstance(arg, (bool, int, float)):
         return arg
     text = str(arg)
-    cleaned = redact(text)
+    cleaned = _mask_known(text)
     return arg if cleaned == text else cleaned
 
 
