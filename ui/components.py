@@ -15,7 +15,7 @@ from ui.i18n import lang, t
 log = logging.getLogger("integhub.ui")
 T = TypeVar("T")
 
-PAGE_COMPANIES = "pages/companies.py"
+PAGE_COMPANIES = "companies"  # page key (see ui.nav)
 
 STEP_KEYS = ("check_input", "validate_key", "encrypt", "save", "audit", "sync")
 

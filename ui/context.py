@@ -33,19 +33,21 @@ def company():
 _PAGES = "_integhub_pages"
 
 
-def set_pages(paths: set[str]) -> None:
-    st.session_state[_PAGES] = paths
+def set_pages(pages: dict) -> None:
+    """The pages of this session's navigation, by page key ("overview", "calcom", "companies", …)."""
+    st.session_state[_PAGES] = pages
 
 
-def has_page(path: str) -> bool:
-    """Whether `path` (e.g. "pages/companies.py") is in this session's navigation (links need that)."""
-    return path in st.session_state.get(_PAGES, set())
+def has_page(key: str) -> bool:
+    return key in st.session_state.get(_PAGES, {})
 
 
-def page_link(path: str, **kwargs) -> None:
-    """st.page_link, skipped when the page is not in this session's navigation (e.g. not permitted)."""
-    if has_page(path):
-        st.page_link(path, **kwargs)
+def page_link(key: str, **kwargs) -> None:
+    """st.page_link to the page with this key; skipped when it is not in this session's navigation
+    (not permitted, or not installed). Works for file pages and generated provider pages alike."""
+    page = st.session_state.get(_PAGES, {}).get(key)
+    if page is not None:
+        st.page_link(page, **kwargs)
 
 
 def run_page(page) -> None:

@@ -77,7 +77,7 @@ def page_specs() -> list[PageSpec]:
 def navigation(allowed: Callable[[str], bool] = lambda key: True):
     """st.navigation over the pages this session may see, grouped; returns the selected page."""
     groups: dict[str, list] = {}
-    registered: set[str] = set()
+    registered: dict[str, st.Page] = {}
     for spec in page_specs():
         if not allowed(spec.key):
             continue
@@ -86,6 +86,6 @@ def navigation(allowed: Callable[[str], bool] = lambda key: True):
         page = st.Page(target, title=title, icon=spec.icon, url_path=URL_PATHS.get(spec.key, f"{spec.key}-page"),
                        default=spec.default)
         groups.setdefault(t(spec.group), []).append(page)
-        registered.add(spec.path or spec.key)
+        registered[spec.key] = page
     context.set_pages(registered)
     return st.navigation(groups, position="sidebar", expanded=True)

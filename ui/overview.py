@@ -23,8 +23,6 @@ from ui.components import PAGE_COMPANIES, error_text
 from ui.hub import refresh_seconds
 from ui.i18n import lang, t
 
-PROVIDER_PAGES = {"calcom": "pages/calcom.py", "retell": "pages/retell.py"}
-FIX_PAGES = {"companies": PAGE_COMPANIES, **PROVIDER_PAGES}
 SYNC_POLL_SECONDS = 0.2
 
 
@@ -47,7 +45,7 @@ def status_panel(hub: Hub, company) -> None:
                     slot["clicked"] = st.button(t("ui.sync.now"), key=f"sync_now_{prov.name}", icon=":material/sync:",
                                                 disabled=not configured or not context.can("sync.run", cid),
                                                 type="primary")
-                    context.page_link(PROVIDER_PAGES.get(prov.name, PAGE_COMPANIES), label=t("ui.card.configure"),
+                    context.page_link(prov.name, label=t("ui.card.configure"),
                                       icon=":material/settings:")
             slots[prov.name] = slot
 
@@ -115,8 +113,8 @@ def _fill_card(hub: Hub, company, prov, provider_status: dict[str, Any], issues:
         for issue in issues:
             with st.container(border=False):
                 st.warning(issue["message"], icon=":material/warning:")
-                target = FIX_PAGES.get(issue.get("fix_page") or "companies", PAGE_COMPANIES)
-                context.page_link(target, label=t("ui.deps.fix"), icon=":material/build:")
+                context.page_link(issue.get("fix_page") or PAGE_COMPANIES, label=t("ui.deps.fix"),
+                                  icon=":material/build:")
 
 
 def _sync_state(hub: Hub, company_id, provider: str) -> dict[str, Any] | None:

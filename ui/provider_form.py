@@ -90,7 +90,7 @@ def provider_page(provider_name: str, company, *, extra: Callable[[Hub, Any, Pro
     except Failed:
         return
     state = FormState(prov.name, str(company.id))
-    _connection_badge(view)
+    _connection_badge(view, company)
     credentials_form(hub, company, prov, view, state)
     for section, fields in _live_sections(prov):
         live_section(hub, company, prov, view, state, section, fields)
@@ -99,7 +99,7 @@ def provider_page(provider_name: str, company, *, extra: Callable[[Hub, Any, Pro
         extra(hub, company, prov, view)
 
 
-def _connection_badge(view) -> None:
+def _connection_badge(view, company) -> None:
     with st.container(horizontal=True, gap="small"):
         if view.has_key:
             st.badge(t("ui.provider.key_stored", mask=view.key_mask or "…"), icon=":material/key:", color="blue")
@@ -108,7 +108,7 @@ def _connection_badge(view) -> None:
         if view.last_sync_at:
             from ui.status_view import absolute
 
-            st.badge(t("ui.provider.last_sync", when=absolute(view.last_sync_at, None, lang())),
+            st.badge(t("ui.provider.last_sync", when=absolute(view.last_sync_at, company.timezone, lang())),
                      icon=":material/sync:", color="gray")
 
 

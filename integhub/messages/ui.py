@@ -125,7 +125,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ui.provider.caption": {"de": "{provider} für {company}", "en": "{provider} for {company}"},
     "ui.provider.key_stored": {"de": "Schlüssel gespeichert: {mask}", "en": "Key stored: {mask}"},
     "ui.provider.no_key": {"de": "Kein Schlüssel gespeichert", "en": "No key stored"},
-    "ui.provider.last_sync": {"de": "Letzte Sync: {when} UTC", "en": "Last sync: {when} UTC"},
+    "ui.provider.last_sync": {"de": "Letzte Sync: {when}", "en": "Last sync: {when}"},
     "ui.form.credentials": {"de": "Zugangsdaten", "en": "Credentials"},
     "ui.form.key_keep_help": {
         "de": "Ein Schlüssel ist gespeichert (siehe Platzhalter). Leer lassen, um ihn zu behalten; "
