@@ -229,3 +229,32 @@ def test_an_operator_sees_the_configuration_but_cannot_change_it(make_app, hub, 
     assert button(at, "Speichern").disabled and button(at, "Verbindung testen").disabled
     assert "Nur Administratoren dieses Unternehmens können die Konfiguration ändern." in texts(at)
     assert CAL_KEY.encode() not in tree_bytes(at)
+
+
+def test_calcom_webhook_is_registered_from_the_page(make_app, hub, configured, simulator):
+    at = open_page(make_app(), CAL_PAGE)
+    url = f"https://hub.example.org/api/calcom/webhook/{configured.id}"
+    assert [c.value for c in at.code] == [url]
+    assert "Webhook nicht eingetragen" in texts(at)
+    button(at, "Beim Anbieter eintragen").click().run()
+    assert not at.exception and success_texts(at), error_texts(at)
+    assert [h["subscriberUrl"] for h in simulator.webhooks()["calcom"]] == [url]
+    at.run()
+    assert "Webhook eingetragen" in texts(at)
+
+
+def test_held_webhook_deliveries_can_be_processed_again(make_app, hub, configured):
+    from datetime import timedelta
+
+    from integhub.models import utcnow
+    from integhub.models_webhooks import INBOX_FAILED, WebhookInbox
+
+    with hub.session() as s:
+        s.add(WebhookInbox(provider="retell", company_id=configured.id, event_key="retell:call_ended:x",
+                           event_type="call_ended", object_id="call_x", body="{}", status=INBOX_FAILED,
+                           attempts=1, last_error="kaputt", received_at=utcnow() - timedelta(minutes=5)))
+    at = open_page(make_app(), RETELL_PAGE)
+    assert "1 empfangene Ereignisse warten auf eine erneute Verarbeitung." in [w.value for w in at.warning]
+    button(at, "Erneut verarbeiten").click().run()
+    assert not at.exception
+    assert "0 Ereignisse verarbeitet, 1 weiterhin fehlerhaft." in [w.value for w in at.warning]
