@@ -181,9 +181,15 @@ def open_url(page, url: str) -> None:
 
 
 def screenshot(page, name: str) -> Path:
+    """The whole page: Streamlit scrolls inside its main area, so the viewport grows to fit it."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    size = page.viewport_size
+    height = page.evaluate("() => Math.max(...[...document.querySelectorAll("
+                           "'[data-testid=stMain], [data-testid=stMainBlockContainer]')].map(e => e.scrollHeight), 0)")
+    page.set_viewport_size({"width": size["width"], "height": min(max(size["height"], int(height) + 40), 4000)})
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
     return path
 
 
