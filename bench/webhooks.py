@@ -100,7 +100,11 @@ async def drive(url: str, total: int, concurrency: int, make) -> tuple[float, li
                 next_index += 1
                 method, path, body, headers = make(i)
                 t0 = time.perf_counter()
-                reply = await client.request(method, path, content=body, headers=headers)
+                try:
+                    reply = await client.request(method, path, content=body, headers=headers)
+                except httpx.TransportError as exc:  # reported below, with the server's log
+                    statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
+                    continue
                 latencies.append((time.perf_counter() - t0) * 1000)
                 statuses[reply.status_code] = statuses.get(reply.status_code, 0) + 1
 
@@ -109,10 +113,14 @@ async def drive(url: str, total: int, concurrency: int, make) -> tuple[float, li
         return time.perf_counter() - started, latencies, statuses
 
 
+SERVER_LOG: Path | None = None
+
+
 def measure(label: str, url: str, total: int, concurrency: int, make, expect: int = 200) -> dict[str, float]:
     seconds, latencies, statuses = asyncio.run(drive(url, total, concurrency, make))
     if set(statuses) != {expect}:
-        raise SystemExit(f"{label}: unexpected answers {statuses}")
+        tail = SERVER_LOG.read_text()[-3000:] if SERVER_LOG and SERVER_LOG.exists() else ""
+        raise SystemExit(f"{label}: unexpected answers {statuses}\nserver log:\n{tail}")
     figures = {"per_s": total / seconds, "p50": percentile(latencies, 0.50), "p99": percentile(latencies, 0.99)}
     print(f"{label:<22} {total:>6} requests, {concurrency} in flight: {figures['per_s']:8.0f}/s  "
           f"p50 {figures['p50']:6.1f} ms  p99 {figures['p99']:6.1f} ms", flush=True)
@@ -175,7 +183,9 @@ def main() -> int:
     print(f"database: {hub.dialect}; uvicorn {' '.join(APPS[args.app])} --workers {args.workers}", flush=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start_server(port, args.workers, Path(os.environ["INTEGHUB_DATA_DIR"]) / "uvicorn.log", args.app)
+    global SERVER_LOG
+    SERVER_LOG = Path(os.environ["INTEGHUB_DATA_DIR"]) / "uvicorn.log"
+    proc = start_server(port, args.workers, SERVER_LOG, args.app)
     try:
         run = f"{int(time.time())}"
         health = lambda i: ("GET", "/api/health", None, None)  # noqa: E731

@@ -14,12 +14,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import DateTime, Uuid, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from ..models import utcnow
 from ..models_webhooks import INBOX_FAILED, INBOX_PROCESSED, REPLAYABLE, WebhookInbox
-from ..sync.upsert import dialect_insert
 
 MAX_KEY = 255
 MAX_ERROR = 500
@@ -49,21 +48,28 @@ def calcom_event_key(trigger: str, uid: str | None, created_at: Any, body: str) 
     return _fit(f"{trigger}:sha256:{body_digest(body)}")
 
 
+# Plain SQL, valid on PostgreSQL and SQLite (>= 3.35 for RETURNING): the dialects' ON CONFLICT
+# constructs carry no cache key, so SQLAlchemy would compile them for every delivery.
+_INSERT_ONCE = text(
+    "INSERT INTO webhook_inbox (provider, company_id, event_key, event_type, object_id, body, status, attempts,"
+    " last_error, received_at, processed_at)"
+    " VALUES (:provider, :company_id, :event_key, :event_type, :object_id, :body, :status, 1, :last_error,"
+    " :received_at, :processed_at)"
+    " ON CONFLICT (provider, company_id, event_key) DO NOTHING RETURNING id"
+).bindparams(bindparam("company_id", type_=Uuid()), bindparam("received_at", type_=DateTime()),
+             bindparam("processed_at", type_=DateTime()))
+
+
 def insert_once(session: Session, *, provider: str, company_id: uuid.UUID, event_key: str, event_type: str,
                 object_id: str | None, body: str, status: str, error: str | None = None) -> int | None:
     """Insert the delivery; None when the same event is already stored (a duplicate)."""
     now = utcnow()
-    insert = dialect_insert(session.get_bind().dialect.name)
-    stmt = (
-        insert(WebhookInbox.__table__)
-        .values(provider=provider, company_id=company_id, event_key=event_key, event_type=event_type[:100],
-                object_id=object_id[:255] if object_id else None, body=body, status=status, attempts=1,
-                last_error=error[:MAX_ERROR] if error else None, received_at=now,
-                processed_at=now if status == INBOX_PROCESSED else None)
-        .on_conflict_do_nothing(index_elements=["provider", "company_id", "event_key"])
-        .returning(WebhookInbox.__table__.c.id)
-    )
-    return session.execute(stmt).scalar_one_or_none()
+    return session.execute(_INSERT_ONCE, {
+        "provider": provider, "company_id": company_id, "event_key": event_key, "event_type": event_type[:100],
+        "object_id": object_id[:255] if object_id else None, "body": body, "status": status,
+        "last_error": error[:MAX_ERROR] if error else None, "received_at": now,
+        "processed_at": now if status == INBOX_PROCESSED else None,
+    }).scalar_one_or_none()
 
 
 def mark(session: Session, inbox_id: int, *, ok: bool, error: str | None = None) -> None:
