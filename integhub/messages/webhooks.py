@@ -23,6 +23,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Note: Cal.com has other webhooks with the same URL ({ids}). Their deliveries are refused "
               "(wrong signature); please delete them in Cal.com.",
     },
+    "webhooks.local_url": {
+        "de": "Warnung: Die Webhook-URL zeigt auf diesen Rechner; {provider} kann sie nicht erreichen. "
+              "INTEGHUB_PUBLIC_URL auf die öffentliche Adresse des Hubs setzen und erneut registrieren.",
+        "en": "Warning: the webhook URL points to this machine; {provider} cannot reach it. "
+              "Set INTEGHUB_PUBLIC_URL to the hub's public address and register again.",
+    },
     "webhooks.not_configured": {
         "de": "{provider} ist für dieses Unternehmen nicht konfiguriert. Bitte zuerst einen API-Schlüssel speichern.",
         "en": "{provider} is not configured for this company. Please save an API key first.",

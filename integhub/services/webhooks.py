@@ -19,6 +19,7 @@ from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 
@@ -72,8 +73,14 @@ class Registration:
     triggers: list[str] = field(default_factory=list)
     other_hooks: list[str] = field(default_factory=list)  # Cal.com webhooks with our URL we did not make
 
+    @property
+    def url_is_local(self) -> bool:
+        """The provider cannot reach a loopback URL (INTEGHUB_PUBLIC_URL left at its default)."""
+        host = (urlsplit(self.url).hostname or "").lower()
+        return host in ("localhost", "::1") or host.startswith("127.")
+
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "url_is_local": self.url_is_local}
 
     def lines(self, lang: str | None = None) -> list[str]:
         name = get_provider(self.provider).display_name
@@ -85,6 +92,8 @@ class Registration:
             lines.append(t("webhooks.registered_id", lang, id=self.remote_id))
         if self.other_hooks:
             lines.append(t("webhooks.other_hooks", lang, ids=", ".join(self.other_hooks)))
+        if self.url_is_local:
+            lines.append(t("webhooks.local_url", lang, provider=name))
         return lines
 
 

@@ -146,3 +146,13 @@ def test_replay_from_the_cli(env, hub, api):
     with hub.session() as s:
         assert s.scalars(select(WebhookInbox.status)).all() == ["processed"]
         assert s.get(RetellCall, (tenant.company_id, "call_cli_replay")).stage == 2
+
+
+def test_registering_a_loopback_url_warns_that_the_provider_cannot_reach_it():
+    from integhub.services.webhooks import Registration
+
+    local = Registration("c1", "calcom", "http://localhost:8501/api/calcom/webhook/c1", True, "wh_1")
+    public = Registration("c1", "calcom", f"{PUBLIC}/api/calcom/webhook/c1", True, "wh_1")
+    assert local.url_is_local and not public.url_is_local
+    assert any("INTEGHUB_PUBLIC_URL" in line for line in local.lines("de"))
+    assert not any("INTEGHUB_PUBLIC_URL" in line for line in public.lines("de"))
