@@ -19,6 +19,7 @@ and are never deleted by it.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -46,7 +47,9 @@ from ..models_sync import SyncRun, SyncState
 from ..providers import get_provider
 from ..providers.errors import MalformedResponse, ProviderError
 from ..services.companies import parse_uuid
-from ..services.configs import describe_error, get_secret
+from ..crypto import context_for
+from ..redaction import remember_secret
+from ..services.configs import describe_error
 from ..services.mappings import auto_map_event_types, auto_map_users
 from ..services.metrics import record_metric
 from . import lease as leases
@@ -68,6 +71,7 @@ log = logging.getLogger(__name__)
 CONFIGS = IntegrationConfig.__table__
 DELETE_CHUNK = 500
 CHECK_EVERY = 100  # items between lease/cancel checks while reading a listing
+WRITE_BATCH = 2000  # rows per upsert while a listing is still being read (PostgreSQL)
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -86,17 +90,21 @@ def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", t
     prov = get_provider(provider)
     options = options or SyncOptions.from_env()
     with hub.session() as s:
-        if s.get(Company, cid) is None:
-            raise NotFound("hub.company_not_found")
-        config = s.execute(select(CONFIGS.c.api_key, CONFIGS.c.is_active, CONFIGS.c.settings)
-                           .where(CONFIGS.c.company_id == cid, CONFIGS.c.provider == prov.name)).first()
-    if config is None or not config.api_key:
+        config = s.execute(select(Company.id, CONFIGS.c.api_key, CONFIGS.c.is_active, CONFIGS.c.settings)
+                           .select_from(Company.__table__.outerjoin(CONFIGS, (CONFIGS.c.company_id == Company.id)
+                                                                    & (CONFIGS.c.provider == prov.name)))
+                           .where(Company.id == cid)).first()
+    if config is None:
+        raise NotFound("hub.company_not_found")
+    if not config.api_key:
         return _refused(cid, prov.name, "sync_engine.not_configured", "not_configured")
     if not config.is_active:
         return _refused(cid, prov.name, "sync_engine.inactive", "inactive")
 
+    runner = SyncRunner(hub, None, dict(config.settings or {}), options, progress=progress,
+                        force_deletes=force_deletes, cancel=cancel)
     lease = leases.claim(hub, cid, prov.name, trigger=trigger, actor=actor, lease_seconds=options.lease_seconds,
-                         unless_finished_since=unless_finished_since)
+                         unless_finished_since=unless_finished_since, on_claimed=runner.open_run)
     if lease is None:
         if not raise_if_running:
             return None
@@ -104,8 +112,7 @@ def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", t
         raise SyncAlreadyRunning(current["started_at"] if current else None)
     try:
         with leases.heartbeat(hub, lease, options.heartbeat_interval):
-            return SyncRunner(hub, lease, dict(config.settings or {}), options, progress=progress,
-                              force_deletes=force_deletes, cancel=cancel).execute()
+            return runner.execute(config.api_key)
     except BaseException:
         leases.release_quietly(hub, lease)  # no-op when the run already released it
         raise
@@ -119,11 +126,10 @@ def _refused(cid: uuid.UUID, provider: str, key: str, code: str) -> SyncResult:
 class SyncRunner:
     """One run: reads each object type, stores it in its own transaction, records the outcome."""
 
-    def __init__(self, hub: Hub, lease: leases.Lease, settings: dict[str, Any], options: SyncOptions, *,
+    def __init__(self, hub: Hub, lease: leases.Lease | None, settings: dict[str, Any], options: SyncOptions, *,
                  progress: Progress | None = None, force_deletes: bool = False,
                  cancel: threading.Event | None = None) -> None:
         self.hub, self.lease, self.settings, self.options = hub, lease, settings, options
-        self.cid, self.provider = lease.company_id, lease.provider
         self.progress, self.force_deletes, self.cancel = progress, force_deletes, cancel
         self.counts: dict[str, int] = {}
         self.deleted: dict[str, int] = {}
@@ -131,12 +137,13 @@ class SyncRunner:
         self.cursor_updates: dict[str, Any] = {}
 
     # --- the run ---------------------------------------------------------------------------------
-    def execute(self) -> SyncResult:
+    def execute(self, api_key_token: str) -> SyncResult:
+        """The run itself; the lease is held and the run row open (`open_run`)."""
         started = time.monotonic()
-        self._open_run()
         error: BaseException | None = None
         try:
-            api_key = get_secret(self.hub, self.cid, self.provider)
+            api_key = self.hub.keyring.decrypt(api_key_token, context_for(self.cid, self.provider, "api_key"))
+            remember_secret(api_key)
             client = get_provider(self.provider).client(api_key, timeout=self.options.request_timeout,
                                                         retry=self.options.retry)
             try:
@@ -164,16 +171,8 @@ class SyncRunner:
         if self.lease.lost.is_set():
             raise LeaseLost()
 
-    def _watch(self, items: Iterable[dict]) -> Iterator[dict]:
-        for n, item in enumerate(items):
-            if n % CHECK_EVERY == 0:
-                self._check()
-            yield item
-
     def _read(self, read: Callable[[], Any]) -> Any:
-        """Read one complete listing. The clients retry transient failures per request; a malformed or
-        truncated page is not transient to them, but often is to us (a proxy hiccup), so the whole
-        listing is read again, up to `listing_attempts` times."""
+        """A small read (identity) with the same re-read on a malformed answer as the listings."""
         for attempt in range(1, self.options.listing_attempts + 1):
             self._check()
             try:
@@ -181,7 +180,7 @@ class SyncRunner:
             except MalformedResponse as exc:
                 if attempt >= self.options.listing_attempts:
                     raise
-                log.info("sync %s/%s: %s; reading the listing again", self.cid, self.provider, exc.code)
+                log.info("sync %s/%s: %s; reading again", self.cid, self.provider, exc.code)
         raise AssertionError("unreachable")
 
     def _step_done(self, name: str) -> None:
@@ -190,7 +189,6 @@ class SyncRunner:
 
     # --- Cal.com ---------------------------------------------------------------------------------
     def _sync_calcom(self, client) -> None:
-        mark = utcnow()
         slug = self.settings.get("team_slug")
 
         def read_identity() -> tuple[dict[str, Any], int | None]:
@@ -206,41 +204,37 @@ class SyncRunner:
 
         me, team_id = self._read(read_identity)
 
-        def read_event_types() -> list[dict[str, Any]]:
-            rows = [normalize.event_type_from_api(e) for e in client.event_types(me["username"])]
+        def read_event_types() -> Iterator[dict[str, Any]]:
+            yield from map(normalize.event_type_from_api, client.event_types(me["username"]))
             if team_id is not None:
-                rows += [normalize.event_type_from_api(e, team_id=team_id) for e in client.team_event_types(team_id)]
-            return rows
+                for item in client.team_event_types(team_id):
+                    yield normalize.event_type_from_api(item, team_id=team_id)
 
-        rows = self._read(read_event_types)
-        self._store("event_types", CalcomEventType, rows, "remote_id", mark=mark,
+        self._store("event_types", CalcomEventType, "remote_id", read_event_types,
                     after=lambda s: auto_map_event_types(s, self.cid))
         self._step_done("event_types")
 
-        mark = utcnow()
-        if team_id is not None:
-            rows = self._read(lambda: [normalize.user_from_membership(m) for m in client.team_memberships(team_id)])
-        else:
-            rows = [normalize.user_from_me(me)]
-        self._store("users", CalcomUser, rows, "remote_id", mark=mark, after=lambda s: auto_map_users(s, self.cid))
+        def read_users() -> Iterator[dict[str, Any]]:
+            if team_id is None:
+                yield normalize.user_from_me(me)
+            else:
+                yield from map(normalize.user_from_membership, client.team_memberships(team_id))
+
+        self._store("users", CalcomUser, "remote_id", read_users, after=lambda s: auto_map_users(s, self.cid))
         self._step_done("users")
 
-        mark = utcnow()
         window_days = int(self.settings.get("booking_window_days") or 90)
-        after_start = (mark - timedelta(days=window_days)).replace(microsecond=0)
+        after_start = (utcnow() - timedelta(days=window_days)).replace(microsecond=0)
         page = self.options.bookings_page_size
-        def read_bookings() -> list[dict[str, Any]]:
-            rows = [normalize.booking_from_rest(b)
-                    for b in self._watch(client.iter_bookings(after_start=after_start, page_size=page))]
-            if team_id is not None:
-                rows += [normalize.booking_from_rest(b)
-                         for b in self._watch(client.iter_bookings(after_start=after_start, team_id=team_id,
-                                                                   page_size=page))]
-            return rows
 
-        rows = self._read(read_bookings)
+        def read_bookings() -> Iterator[dict[str, Any]]:
+            yield from map(normalize.booking_from_rest, client.iter_bookings(after_start=after_start, page_size=page))
+            if team_id is not None:  # a booking in both listings is stored once (same uid)
+                yield from map(normalize.booking_from_rest,
+                               client.iter_bookings(after_start=after_start, team_id=team_id, page_size=page))
+
         bookings = CalcomBooking.__table__.c
-        self._store("bookings", CalcomBooking, rows, "uid", mark=mark, scope=[bookings.start_at >= after_start],
+        self._store("bookings", CalcomBooking, "uid", read_bookings, scope=[bookings.start_at >= after_start],
                     # A webhook may already have stored a newer state than this listing saw.
                     only_if=lambda table, new: (table.c.remote_updated_at.is_(None)
                                                 | new.remote_updated_at.is_(None)
@@ -249,56 +243,56 @@ class SyncRunner:
 
     # --- Retell ----------------------------------------------------------------------------------
     def _sync_retell(self, client) -> None:
-        mark = utcnow()
-        rows = self._read(lambda: [normalize.agent_from_api(a) for a in client.agents()])
-        self._store("agents", RetellAgent, rows, "agent_id", mark=mark)
+        self._store("agents", RetellAgent, "agent_id", lambda: map(normalize.agent_from_api, client.agents()))
         self._step_done("agents")
 
-        mark = utcnow()
-        rows = self._read(lambda: [normalize.phone_number_from_api(n) for n in client.phone_numbers()])
-        self._store("phone_numbers", RetellPhoneNumber, rows, "phone_number", mark=mark)
+        self._store("phone_numbers", RetellPhoneNumber, "phone_number",
+                    lambda: map(normalize.phone_number_from_api, client.phone_numbers()))
         self._step_done("phone_numbers")
 
-        mark = utcnow()
-        start_ms = self._calls_window_start(mark)
-        rows = self._read(lambda: [normalize.call_from_api(c) for c in self._watch(
-            client.iter_calls(start_after_ms=start_ms, page_size=self.options.calls_page_size))])
-        newest = max((r["start_timestamp_ms"] for r in rows if r["start_timestamp_ms"] is not None), default=None)
-        previous = self._cursor("calls_start_ms")
-        if newest is not None:
-            self.cursor_updates["calls_start_ms"] = max(newest, previous or 0)
+        start_ms, previous = self._calls_window_start(utcnow())
+        newest = [previous or 0]
+
+        def read_calls() -> Iterator[dict[str, Any]]:
+            for row in map(normalize.call_from_api,
+                           client.iter_calls(start_after_ms=start_ms, page_size=self.options.calls_page_size)):
+                if row["start_timestamp_ms"] is not None and row["start_timestamp_ms"] > newest[0]:
+                    newest[0] = row["start_timestamp_ms"]
+                yield row
+
+        def save_cursor(session) -> None:
+            if newest[0] and newest[0] != previous:
+                self.cursor_updates["calls_start_ms"] = newest[0]
+            self._save_cursors(session)
+
         calls = RetellCall.__table__.c
-        self._store("calls", RetellCall, rows, "call_id", mark=mark, scope=[calls.start_timestamp_ms >= start_ms],
+        self._store("calls", RetellCall, "call_id", read_calls, scope=[calls.start_timestamp_ms >= start_ms],
                     # A webhook may already have stored a later stage of the call (ended, analyzed).
-                    only_if=lambda table, new: table.c.stage <= new.stage,
-                    after=self._save_cursors)
+                    only_if=lambda table, new: table.c.stage <= new.stage, after=save_cursor)
         self._step_done("calls")
 
-    def _cursor(self, name: str) -> Any:
+    def _calls_window_start(self, now: datetime) -> tuple[int, int | None]:
+        """(where to start reading calls, the stored cursor). First run: the whole window (default 90
+        days). Later: from the newest synced start minus the overlap, and never after the start of a
+        call we still hold as unfinished (so it is read again)."""
+        window_days = int(self.settings.get("call_window_days") or 90)
+        window_start = _epoch_ms(now - timedelta(days=window_days))
         with self.hub.session() as s:
             cursors = s.execute(select(SyncState.cursors).where(SyncState.company_id == self.cid,
                                                                 SyncState.provider == self.provider)).scalar()
-        return (cursors or {}).get(name)
-
-    def _calls_window_start(self, now: datetime) -> int:
-        """First run: the whole window (default 90 days). Later: from the newest synced start minus the
-        overlap, and never after the start of a call we still hold as unfinished (so it is re-read)."""
-        window_days = int(self.settings.get("call_window_days") or 90)
-        window_start = _epoch_ms(now - timedelta(days=window_days))
-        cursor = self._cursor("calls_start_ms")
-        if cursor is None:
-            return window_start
-        start = int(cursor) - int(self.options.calls_overlap_minutes * 60_000)
-        with self.hub.session() as s:
+            cursor = (cursors or {}).get("calls_start_ms")
+            if cursor is None:
+                return window_start, None
             oldest_open = s.execute(
                 select(func.min(RetellCall.start_timestamp_ms))
                 .where(RetellCall.company_id == self.cid, RetellCall.deleted_at.is_(None),
                        RetellCall.call_status.in_(("registered", "ongoing")),
                        RetellCall.start_timestamp_ms >= _epoch_ms(now - timedelta(days=1)))
             ).scalar()
+        start = int(cursor) - int(self.options.calls_overlap_minutes * 60_000)
         if oldest_open is not None:
             start = min(start, int(oldest_open))
-        return max(start, window_start)
+        return max(start, window_start), int(cursor)
 
     def _save_cursors(self, session) -> None:
         if not self.cursor_updates:
@@ -309,47 +303,81 @@ class SyncRunner:
                         .values(cursors={**(current or {}), **self.cursor_updates}))
 
     # --- storing one object type -----------------------------------------------------------------
-    def _store(self, name: str, model, rows: list[dict[str, Any]], key: str, *, mark: datetime,
+    def _store(self, name: str, model, key: str, read: Callable[[], Iterable[dict[str, Any]]], *,
                scope: list | None = None, only_if=None, after: Callable | None = None) -> None:
-        """Upsert the complete listing `rows` of one object type and soft-delete what it lacks, in
-        one transaction. `mark`: when reading the listing began."""
-        self._check()
+        """Store the complete listing of one object type in one transaction.
+
+        The clients retry transient failures per request; a malformed or truncated page is not
+        transient to them but often is to us (a proxy hiccup), so then the transaction is rolled back
+        and the whole listing read again, up to `listing_attempts` times.
+        """
+        for attempt in range(1, self.options.listing_attempts + 1):
+            self._check()
+            try:
+                return self._store_once(name, model, key, read, scope=scope, only_if=only_if, after=after)
+            except MalformedResponse as exc:
+                if attempt >= self.options.listing_attempts:
+                    raise
+                log.info("sync %s/%s: %s in %s; reading the listing again", self.cid, self.provider, exc.code, name)
+
+    def _store_once(self, name: str, model, key: str, read: Callable[[], Iterable[dict[str, Any]]], *,
+                    scope: list | None, only_if, after: Callable | None) -> None:
+        """Upsert every row of the listing, soft-delete the stored rows it lacks (unless the delete
+        guard trips), run `after` (discovery mapping, cursors), check the lease, commit.
+
+        On PostgreSQL rows are written in batches while the next pages are still being read (a
+        writer thread in the same transaction), so the database work hides behind the network
+        wait; SQLite, with its single writer, gets the whole listing in one go at the end.
+        """
         table = model.__table__
         key_col = table.c[key]
-        rows = normalize_keys(rows, key)
+        mark = utcnow()  # rows written by others from now on (webhooks) are newer than this listing
+        seen: set[Any] = set()
         with self.hub.session() as s:
-            leases.fence(s, self.lease)
-            stamp = utcnow()
-            for row in rows:
-                row.update(company_id=self.cid, synced_at=stamp, deleted_at=None)
             live = set(s.scalars(select(key_col).where(table.c.company_id == self.cid, table.c.deleted_at.is_(None),
                                                        table.c.synced_at < mark, *(scope or []))))
-            gone = sorted(live - {row[key] for row in rows})
+            stamp = utcnow()
+
+            def rows() -> Iterator[dict[str, Any]]:
+                for n, row in enumerate(read()):
+                    if n % CHECK_EVERY == 0:
+                        self._check()
+                    row.update(company_id=self.cid, synced_at=stamp, deleted_at=None)
+                    seen.add(row[key])
+                    yield row
+
+            if s.get_bind().dialect.name == "postgresql":
+                _write_while_reading(s, model, key, rows(), only_if)
+            else:
+                upsert_rows(s, model, list(rows()), key_cols=("company_id", key), only_if=only_if)
+            gone = sorted(live - seen)
             if (not self.force_deletes and len(gone) >= self.options.delete_guard_min
                     and len(gone) > self.options.delete_guard_ratio * len(live)):
                 raise DeleteGuardTripped(name, len(gone), len(live))
-            upsert_rows(s, model, rows, key_cols=("company_id", key), only_if=only_if)
             for start in range(0, len(gone), DELETE_CHUNK):
-                s.execute(update(table).where(table.c.company_id == self.cid, key_col.in_(gone[start:start + DELETE_CHUNK]),
+                s.execute(update(table).where(table.c.company_id == self.cid,
+                                              key_col.in_(gone[start:start + DELETE_CHUNK]),
                                               table.c.deleted_at.is_(None), table.c.synced_at < mark)
                           .values(deleted_at=stamp))
             if after is not None:
                 after(s)
-        self.counts[name] = len(rows)
+            # Last statement before the commit: still our lease? (On PostgreSQL this also locks the
+            # state row until the commit, so nobody takes the lease over in between.)
+            leases.fence(s, self.lease)
+        self.counts[name] = len(seen)
         self.deleted[name] = len(gone)
 
     # --- bookkeeping -----------------------------------------------------------------------------
-    def _open_run(self) -> None:
-        with self.hub.session() as s:
-            leases.fence(s, self.lease)
-            if self.lease.took_over:
-                self._close_abandoned(s)
-            run = SyncRun(company_id=self.cid, provider=self.provider, trigger=self.lease.trigger[:20],
-                          actor=(self.lease.actor or "system")[:255], holder=self.lease.holder,
-                          started_at=self.lease.started_at, counts={}, deleted={})
-            s.add(run)
-            s.flush()
-            self.run_id = run.id
+    def open_run(self, s, lease: leases.Lease) -> None:
+        """In the claiming transaction: close runs of a dead holder, open this run's row."""
+        self.lease, self.cid, self.provider = lease, lease.company_id, lease.provider
+        self._close_abandoned(s)
+        run = SyncRun(company_id=self.cid, provider=self.provider, trigger=lease.trigger[:20],
+                      actor=(lease.actor or "system")[:255], holder=lease.holder, started_at=lease.started_at,
+                      counts={}, deleted={})
+        s.add(run)
+        s.flush()
+        self.run_id = run.id
 
     def _close_abandoned(self, s) -> None:
         """Runs whose process died holding the lease: close them, with their failure metric."""
@@ -373,15 +401,14 @@ class SyncRunner:
         counted_failure = not success and not isinstance(error, SyncCancelled)
         try:
             with self.hub.session() as s:
-                prev = s.execute(select(SyncState.consecutive_failures).where(
-                    SyncState.company_id == self.cid, SyncState.provider == self.provider)).scalar() or 0
-                failures = 0 if success else (prev + 1 if counted_failure else prev)
-                outcome: dict[str, Any] = {"last_started_at": self.lease.started_at, "last_finished_at": leases.db_now(s),
-                                           "last_success": success, "last_error_code": code,
-                                           "last_counts": dict(self.counts), "consecutive_failures": failures}
+                outcome: dict[str, Any] = {"last_started_at": self.lease.started_at, "last_success": success,
+                                           "last_error_code": code, "last_counts": dict(self.counts)}
                 if success:
-                    outcome["next_attempt_at"] = None
+                    outcome.update(consecutive_failures=0, next_attempt_at=None)
                 elif counted_failure:
+                    failures = 1 + (s.execute(select(SyncState.consecutive_failures).where(
+                        SyncState.company_id == self.cid, SyncState.provider == self.provider)).scalar() or 0)
+                    outcome["consecutive_failures"] = failures
                     outcome["next_attempt_at"] = now + timedelta(seconds=self.options.backoff_delay(failures))
                 ours = leases.release(s, self.lease, **outcome)
                 if not ours and success:
@@ -407,12 +434,46 @@ class SyncRunner:
                           run_id=self.run_id)
 
 
-def normalize_keys(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """De-duplicate by key (e.g. a booking in both the personal and the team listing): last wins."""
-    by_key: dict[Any, dict[str, Any]] = {}
-    for row in rows:
-        by_key[row[key]] = row
-    return list(by_key.values())
+def _write_while_reading(session, model, key: str, rows: Iterator[dict[str, Any]], only_if) -> None:
+    """Upsert `rows` in batches from a writer thread while this thread goes on reading pages.
+
+    The session is handed over, never shared: this thread only reads from the provider until the
+    writer has finished. A failure on either side stops both and propagates (the caller's
+    transaction then rolls back).
+    """
+    batches: queue.Queue = queue.Queue(maxsize=3)
+    failure: list[BaseException] = []
+
+    def writer() -> None:
+        while True:
+            batch = batches.get()
+            if batch is None:
+                return
+            if failure:
+                continue  # drain after an error
+            try:
+                upsert_rows(session, model, batch, key_cols=("company_id", key), only_if=only_if)
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                failure.append(exc)
+
+    thread = threading.Thread(target=writer, name="sync-writer", daemon=True)
+    thread.start()
+    try:
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= WRITE_BATCH:
+                batches.put(batch)
+                batch = []
+                if failure:
+                    break
+        if batch and not failure:
+            batches.put(batch)
+    finally:
+        batches.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _epoch_ms(moment: datetime) -> int:

@@ -21,13 +21,13 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import DateTime, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Hub
@@ -49,8 +49,25 @@ def holder_name() -> str:
 def db_now(session: Session) -> datetime:
     """Naive UTC from the database's clock on PostgreSQL (shared by all machines), else this process's."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(select(func.timezone("UTC", func.clock_timestamp()))).scalar_one()
+        return session.execute(select(_now_sql("postgresql"))).scalar_one()
     return utcnow()
+
+
+def _now_sql(dialect: str):
+    """"Now" inside a statement: the database clock on PostgreSQL, this process's clock on SQLite."""
+    if dialect == "postgresql":
+        return func.timezone("UTC", func.clock_timestamp())
+    return literal(utcnow(), DateTime())
+
+
+def _later_sql(dialect: str, seconds: float):
+    if dialect == "postgresql":
+        return _now_sql(dialect) + func.make_interval(0, 0, 0, 0, 0, 0, float(seconds))
+    return literal(utcnow() + timedelta(seconds=seconds), DateTime())
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 @dataclass
@@ -64,29 +81,30 @@ class Lease:
     started_at: datetime
     lease_seconds: float
     lost: threading.Event = field(default_factory=threading.Event)
-    took_over: bool = False  # a dead holder's expired lease was taken over
 
 
 def claim(hub: Hub, company_id: uuid.UUID, provider: str, *, trigger: str, actor: str, lease_seconds: float,
-          holder: str | None = None, unless_finished_since: datetime | None = None) -> Lease | None:
+          holder: str | None = None, unless_finished_since: datetime | None = None,
+          on_claimed: Callable[[Session, "Lease"], None] | None = None) -> Lease | None:
     """Take the lease, or return None when another live run holds it.
 
-    `unless_finished_since`: the worker's re-check of due-ness. It listed the pair as due at that
-    moment; if any run finished since (another worker's or a manual one), it is no longer due and
-    the claim fails, so a due sync runs exactly once however many workers saw it.
+    One statement decides. `unless_finished_since`: the worker's re-check of due-ness. It listed the
+    pair as due at that moment; if any run finished since (another worker's or a manual one), it is
+    no longer due and the claim fails, so a due sync runs exactly once however many workers saw it.
+    `on_claimed(session, lease)` runs in the claiming transaction (e.g. to open the run's record).
     """
     holder = holder or holder_name()
     token = uuid.uuid4().hex
     with hub.session() as s:
-        now = db_now(s)
-        insert = dialect_insert(s.get_bind().dialect.name)
+        dialect = _dialect(s)
+        now = _now_sql(dialect)
         lease_cols = {
-            "lease_token": token, "lease_holder": holder, "lease_expires_at": now + timedelta(seconds=lease_seconds),
+            "lease_token": token, "lease_holder": holder, "lease_expires_at": _later_sql(dialect, lease_seconds),
             "lease_trigger": trigger[:20], "lease_actor": (actor or "system")[:255], "started_at": now,
             "heartbeat_at": now,
         }
-        stmt = insert(STATE).values(company_id=company_id, provider=provider, consecutive_failures=0,
-                                    last_counts={}, cursors={}, **lease_cols)
+        stmt = dialect_insert(dialect)(STATE).values(company_id=company_id, provider=provider, consecutive_failures=0,
+                                                     last_counts={}, cursors={}, **lease_cols)
         free = or_(STATE.c.lease_token.is_(None), STATE.c.lease_expires_at.is_(None), STATE.c.lease_expires_at < now)
         if unless_finished_since is not None:
             free = free & or_(STATE.c.last_finished_at.is_(None), STATE.c.last_finished_at < unless_finished_since)
@@ -94,47 +112,47 @@ def claim(hub: Hub, company_id: uuid.UUID, provider: str, *, trigger: str, actor
             index_elements=["company_id", "provider"],
             set_={name: stmt.excluded[name] for name in lease_cols},
             where=free,
-        )
-        previous = s.execute(select(STATE.c.lease_token).where(STATE.c.company_id == company_id,
-                                                               STATE.c.provider == provider)).scalar_one_or_none()
-        if s.execute(stmt.execution_options(preserve_rowcount=True)).rowcount != 1:
+        ).returning(STATE.c.started_at)
+        started_at = s.execute(stmt).scalar()
+        if started_at is None:
             return None
-        return Lease(company_id, provider, token, holder, trigger, actor, now, lease_seconds,
-                     took_over=previous is not None)
+        lease = Lease(company_id, provider, token, holder, trigger, actor, started_at, lease_seconds)
+        if on_claimed is not None:
+            on_claimed(s, lease)
+        return lease
 
 
 def extend(session: Session, lease: Lease) -> bool:
     """Move the expiry on (heartbeat and fence). False when the lease is no longer ours."""
-    now = db_now(session)
+    dialect = _dialect(session)
     result = session.execute(
         update(STATE)
         .where(STATE.c.company_id == lease.company_id, STATE.c.provider == lease.provider,
                STATE.c.lease_token == lease.token)
-        .values(lease_expires_at=now + timedelta(seconds=lease.lease_seconds), heartbeat_at=now)
+        .values(lease_expires_at=_later_sql(dialect, lease.lease_seconds), heartbeat_at=_now_sql(dialect))
         .execution_options(preserve_rowcount=True)
     )
     return result.rowcount == 1
 
 
 def fence(session: Session, lease: Lease) -> None:
-    """First statement of every write transaction of a run: still ours, or stop (LeaseLost).
-
-    On PostgreSQL it also locks the state row until the transaction ends, so nobody can claim the
-    lease in the middle of our write.
-    """
+    """Still ours, or stop (LeaseLost). Run it as the last statement of a run's write transaction:
+    on PostgreSQL it also locks the state row until the commit, so nobody claims the lease between
+    the check and the commit."""
     if lease.lost.is_set() or not extend(session, lease):
         lease.lost.set()
         raise LeaseLost()
 
 
 def release(session: Session, lease: Lease, **outcome: Any) -> bool:
-    """Give the lease up and record the run's outcome columns in the same statement."""
+    """Give the lease up and record the run's outcome columns in the same statement
+    (`last_finished_at` is set to now)."""
     result = session.execute(
         update(STATE)
         .where(STATE.c.company_id == lease.company_id, STATE.c.provider == lease.provider,
                STATE.c.lease_token == lease.token)
         .values(lease_token=None, lease_holder=None, lease_expires_at=None, lease_trigger=None, lease_actor=None,
-                started_at=None, heartbeat_at=None, **outcome)
+                started_at=None, heartbeat_at=None, last_finished_at=_now_sql(_dialect(session)), **outcome)
         .execution_options(preserve_rowcount=True)
     )
     return result.rowcount == 1
