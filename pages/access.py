@@ -66,7 +66,7 @@ with st.container(border=True):
     st.subheader(tr("ops.access.grant_title"), anchor=False)
     g1, g2, g3 = st.columns([3, 2, 3])
     g1.text_input(tr("ops.access.email"), key="access_email", placeholder="name@firma.de")
-    g2.selectbox(tr("ops.access.role"), list(access.ROLES), key="access_role", format_func=_role_label,
+    g2.selectbox(tr("ops.access.role"), ["analyst", "operator", "admin"], key="access_role", format_func=_role_label,
                  help=tr("ops.access.role_help"))
     all_companies = g3.toggle(tr("ops.access.scope_all"), value=True, key="access_all")
     if not all_companies:

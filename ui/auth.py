@@ -190,6 +190,9 @@ def require_page(page_key: str, hub: Hub | None = None) -> Identity:
             st.info(t("ops.auth.login_required", lang))
             if st.button(t("ops.auth.login", lang), key="integhub_login"):
                 st.login()
+        elif os.environ.get("INTEGHUB_TRUST_PROXY_HEADERS") == "1":
+            st.error(t("ops.auth.proxy_missing", lang,
+                       header=os.environ.get("INTEGHUB_TRUSTED_USER_HEADER", DEFAULT_USER_HEADER)))
         else:
             st.error(t("ops.auth.no_identity", lang))
         st.stop()

@@ -24,6 +24,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Keine Anmeldung möglich: weder OIDC ([auth] in secrets.toml) noch ein vertrauenswürdiger Proxy ist konfiguriert, und der Entwicklungsmodus gilt nur für localhost.",
         "en": "No way to sign in: neither OIDC ([auth] in secrets.toml) nor a trusted proxy is configured, and development mode only works on localhost.",
     },
+    "ops.auth.proxy_missing": {
+        "de": "Der vorgeschaltete Proxy hat keinen angemeldeten Benutzer übermittelt (Header {header}).",
+        "en": "The reverse proxy sent no signed-in user (header {header}).",
+    },
     "ops.auth.no_roles": {
         "de": "Ihnen ({email}) ist noch keine Rolle zugewiesen. Bitte einen Administrator fragen.",
         "en": "You ({email}) have no role yet. Please ask an administrator.",
