@@ -103,6 +103,10 @@ def test_bulk_sync_now_runs_each_selected_pair(hub, simulator):
     assert all(o.records_synced > 0 for o in outcomes)
     page = fleet.fleet_page(hub, system_identity(), FleetFilter(provider="calcom"))
     assert all(r.last_sync_at is not None for r in page.rows)
+    from integhub.services import audit_queries
+    started = audit_queries.query_audit(hub, system_identity(), audit_queries.AuditFilter(action="sync.started")).rows
+    assert sorted((r.company_id, r.actor, r.summary) for r in started) == sorted(
+        (c, "ops@example.com", "trigger=bulk") for c in cids)
 
 
 def test_counts_are_kept_briefly_and_refreshed_after_a_sync(hub, fleet_db, monkeypatch):
