@@ -61,17 +61,4 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Fehlgeschlagen: {error}",
         "en": "Failed: {error}",
     },
-    # --- status card (provider pages) --------------------------------------------------------------
-    "webhooks.card_title": {"de": "Webhook", "en": "Webhook"},
-    "webhooks.card_registered": {"de": "Registriert", "en": "Registered"},
-    "webhooks.card_not_registered": {"de": "Nicht registriert", "en": "Not registered"},
-    "webhooks.card_last_event": {"de": "Letztes Ereignis", "en": "Last event"},
-    "webhooks.card_no_event": {"de": "Noch kein Ereignis empfangen", "en": "No event received yet"},
-    "webhooks.card_signature_failures": {
-        "de": "Signaturfehler (24 h)",
-        "en": "Signature failures (24 h)",
-    },
-    "webhooks.card_pending_replay": {"de": "Zur Wiederholung gespeichert", "en": "Stored for replay"},
-    "webhooks.button_register": {"de": "Webhook registrieren", "en": "Register webhook"},
-    "webhooks.button_replay": {"de": "Gespeicherte Ereignisse erneut verarbeiten", "en": "Replay stored events"},
 }
