@@ -210,16 +210,16 @@ def test_after_kill_9_another_worker_completes_the_sync_once_the_lease_expires(h
     (company,) = due_companies(hub, 1, providers=("retell",))
     simulator.configure(retell_key(0), calls=60)
     simulator.fault(provider="retell", path_prefix="/v3/list-calls", kind="latency", latency_ms=400)
-    env = worker_env(hub_env, simulator, INTEGHUB_SYNC_LEASE_SECONDS="2", INTEGHUB_SYNC_CALLS_PAGE_SIZE="10")
+    env = worker_env(hub_env, simulator, INTEGHUB_SYNC_LEASE_SECONDS="3", INTEGHUB_SYNC_CALLS_PAGE_SIZE="10")
     victim = start_worker(env, "--once")
     wait_for(lambda: any(r["path"] == "/v3/list-calls" for r in simulator.requests("retell")), timeout=60)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
 
     assert running_sync(hub, company, "retell") is not None  # the dead worker's lease is still live
-    early = subprocess.run([sys.executable, "-m", "integhub", "worker", "--once"], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=60)
-    assert "worker: ran=0" in early.stdout  # not taken over before the lease expires
+    early = Worker(hub, concurrency=1, options=FAST, jitter_seconds=0).run_once()
+    assert early.ran == [] and leases.claim(hub, company, "retell", trigger="worker", actor="x",
+                                            lease_seconds=3) is None  # not taken over before it expires
 
     wait_for(lambda: running_sync(hub, company, "retell") is None, timeout=10)
     simulator.clear_faults()

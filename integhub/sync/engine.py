@@ -19,7 +19,6 @@ and are never deleted by it.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 import uuid
@@ -71,7 +70,6 @@ log = logging.getLogger(__name__)
 CONFIGS = IntegrationConfig.__table__
 DELETE_CHUNK = 500
 CHECK_EVERY = 100  # items between lease/cancel checks while reading a listing
-WRITE_BATCH = 2000  # rows per upsert while a listing is still being read (PostgreSQL)
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -325,35 +323,32 @@ class SyncRunner:
         """Upsert every row of the listing, soft-delete the stored rows it lacks (unless the delete
         guard trips), run `after` (discovery mapping, cursors), check the lease, commit.
 
-        On PostgreSQL rows are written in batches while the next pages are still being read (a
-        writer thread in the same transaction), so the database work hides behind the network
-        wait; SQLite, with its single writer, gets the whole listing in one go at the end.
+        The listing is read completely before the transaction begins, so no transaction is open
+        while the provider is slow. Rows others write meanwhile (webhooks) carry a `synced_at` after
+        `mark` and are never soft-deleted by this run.
         """
         table = model.__table__
         key_col = table.c[key]
         mark = utcnow()  # rows written by others from now on (webhooks) are newer than this listing
-        seen: set[Any] = set()
         with self.hub.session() as s:
             live = set(s.scalars(select(key_col).where(table.c.company_id == self.cid, table.c.deleted_at.is_(None),
                                                        table.c.synced_at < mark, *(scope or []))))
+        seen: set[Any] = set()
+        rows: list[dict[str, Any]] = []
+        for n, row in enumerate(read()):  # no transaction open while the provider answers
+            if n % CHECK_EVERY == 0:
+                self._check()
+            seen.add(row[key])
+            rows.append(row)
+        gone = sorted(live - seen)
+        if (not self.force_deletes and len(gone) >= self.options.delete_guard_min
+                and len(gone) > self.options.delete_guard_ratio * len(live)):
+            raise DeleteGuardTripped(name, len(gone), len(live))
+        with self.hub.session() as s:
             stamp = utcnow()
-
-            def rows() -> Iterator[dict[str, Any]]:
-                for n, row in enumerate(read()):
-                    if n % CHECK_EVERY == 0:
-                        self._check()
-                    row.update(company_id=self.cid, synced_at=stamp, deleted_at=None)
-                    seen.add(row[key])
-                    yield row
-
-            if s.get_bind().dialect.name == "postgresql":
-                _write_while_reading(s, model, key, rows(), only_if)
-            else:
-                upsert_rows(s, model, list(rows()), key_cols=("company_id", key), only_if=only_if)
-            gone = sorted(live - seen)
-            if (not self.force_deletes and len(gone) >= self.options.delete_guard_min
-                    and len(gone) > self.options.delete_guard_ratio * len(live)):
-                raise DeleteGuardTripped(name, len(gone), len(live))
+            for row in rows:
+                row.update(company_id=self.cid, synced_at=stamp, deleted_at=None)
+            upsert_rows(s, model, rows, key_cols=("company_id", key), only_if=only_if)
             for start in range(0, len(gone), DELETE_CHUNK):
                 s.execute(update(table).where(table.c.company_id == self.cid,
                                               key_col.in_(gone[start:start + DELETE_CHUNK]),
@@ -432,48 +427,6 @@ class SyncRunner:
         return SyncResult(str(self.cid), self.provider, success, records_synced=records, duration_ms=duration_ms,
                           counts=dict(self.counts), error=message, error_code=code, deleted=dict(self.deleted),
                           run_id=self.run_id)
-
-
-def _write_while_reading(session, model, key: str, rows: Iterator[dict[str, Any]], only_if) -> None:
-    """Upsert `rows` in batches from a writer thread while this thread goes on reading pages.
-
-    The session is handed over, never shared: this thread only reads from the provider until the
-    writer has finished. A failure on either side stops both and propagates (the caller's
-    transaction then rolls back).
-    """
-    batches: queue.Queue = queue.Queue(maxsize=3)
-    failure: list[BaseException] = []
-
-    def writer() -> None:
-        while True:
-            batch = batches.get()
-            if batch is None:
-                return
-            if failure:
-                continue  # drain after an error
-            try:
-                upsert_rows(session, model, batch, key_cols=("company_id", key), only_if=only_if)
-            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
-                failure.append(exc)
-
-    thread = threading.Thread(target=writer, name="sync-writer", daemon=True)
-    thread.start()
-    try:
-        batch: list[dict[str, Any]] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= WRITE_BATCH:
-                batches.put(batch)
-                batch = []
-                if failure:
-                    break
-        if batch and not failure:
-            batches.put(batch)
-    finally:
-        batches.put(None)
-        thread.join()
-    if failure:
-        raise failure[0]
 
 
 def _epoch_ms(moment: datetime) -> int:
