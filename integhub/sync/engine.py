@@ -3,9 +3,10 @@
 Shape of a run:
 1. claim the lease (integhub.sync.lease), open a `sync_runs` row, start the heartbeat;
 2. per object type: read the complete listing from the provider (no transaction open while the
-   network is slow), then ONE transaction that re-checks the lease (fence), bulk-upserts the rows,
-   soft-deletes what the listing no longer has (unless the delete guard trips) and runs discovery
-   mapping; a failure later in the run leaves earlier object types committed and this one untouched;
+   network is slow), then ONE transaction that bulk-upserts the rows, soft-deletes what the listing
+   no longer has (unless the delete guard trips), runs discovery mapping and, last, re-checks the
+   lease (fence); a failure later in the run leaves earlier object types committed and this one
+   untouched;
 3. one closing transaction: the run row, the `integration_metrics` row (action "sync"),
    last_sync_at / last_error on integration_configs (without touching its optimistic-lock version),
    backoff state, and the lease released — together, so a worker that re-checks due-ness after
@@ -28,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from ..crypto import context_for
 from ..db import Hub
 from ..errors import HubError, NotFound
 from ..i18n import t
@@ -45,9 +47,8 @@ from ..models import (
 from ..models_sync import SyncRun, SyncState
 from ..providers import get_provider
 from ..providers.errors import MalformedResponse, ProviderError
-from ..services.companies import parse_uuid
-from ..crypto import context_for
 from ..redaction import remember_secret
+from ..services.companies import parse_uuid
 from ..services.configs import describe_error
 from ..services.mappings import auto_map_event_types, auto_map_users
 from ..services.metrics import record_metric
