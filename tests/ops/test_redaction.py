@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 DRIVER = Path(__file__).with_name("redaction_driver.py")
 CALCOM_KEY = "cal_live_redact_5f0c2e9a7b1d4c3e"
