@@ -17,7 +17,7 @@ from integhub.db import Hub
 from integhub.errors import NotAvailable
 from integhub.models import utcnow
 from integhub.providers import all_providers
-from integhub.services import guarded, status, sync
+from integhub.services import guarded, sync
 from ui import context, status_view
 from ui.components import PAGE_COMPANIES, error_text
 from ui.hub import refresh_seconds
@@ -29,7 +29,6 @@ SYNC_POLL_SECONDS = 0.2
 def status_panel(hub: Hub, company) -> None:
     """The panel; call `live_status_panel` to get it as a self-refreshing fragment."""
     cid = company.id
-    who = context.identity()
     doc = _status(hub, cid)
     if doc is None:
         return
@@ -55,14 +54,9 @@ def status_panel(hub: Hub, company) -> None:
             run_sync_with_progress(hub, company, prov)
     if clicked:
         doc = _status(hub, cid) or doc  # the counts after the sync
-    try:
-        deps = guarded.call(who, "status.view", cid, status.validate_dependencies, hub, cid, None, lang())
-    except Exception as exc:  # noqa: BLE001 - the cards still show everything else
-        deps = {}
-        st.caption(error_text(exc))
     for prov in providers:
         provider_status = doc["providers"].get(prov.name, {})
-        _fill_card(hub, company, prov, provider_status, deps.get(prov.name, []), slots[prov.name])
+        _fill_card(company, prov, provider_status, slots[prov.name])
     st.caption(t("ui.overview.refreshed", time=status_view.clock(utcnow(), company.timezone),
                  seconds=int(refresh_seconds())))
 
@@ -80,10 +74,10 @@ def live_status_panel(hub: Hub, company) -> None:
     st.fragment(status_panel, run_every=refresh_seconds())(hub, company)
 
 
-def _fill_card(hub: Hub, company, prov, provider_status: dict[str, Any], issues: list[dict[str, str]],
-               slot: dict[str, Any]) -> None:
+def _fill_card(company, prov, provider_status: dict[str, Any], slot: dict[str, Any]) -> None:
     current = lang()
-    sync_state = _sync_state(hub, company.id, prov.name) or {}
+    sync_state = provider_status.get("sync") or {}
+    issues = provider_status.get("dependency_details") or []
     with slot["head"]:
         st.subheader(f"{prov.icon} {prov.display_name}", anchor=False)
         with st.container(horizontal=True, gap="small"):
@@ -109,23 +103,12 @@ def _fill_card(hub: Hub, company, prov, provider_status: dict[str, Any], issues:
         if running:
             st.info(t("ui.sync.running_since", time=status_view.clock(running.get("started_at"), company.timezone)),
                     icon=":material/progress_activity:")
-        _webhook_line(hub, company, prov)
+        _webhook_line(provider_status.get("webhook") or {})
         for issue in issues:
             with st.container(border=False):
                 st.warning(issue["message"], icon=":material/warning:")
                 context.page_link(issue.get("fix_page") or PAGE_COMPANIES, label=t("ui.deps.fix"),
                                   icon=":material/build:")
-
-
-def _sync_state(hub: Hub, company_id, provider: str) -> dict[str, Any] | None:
-    """The sync side of the card (running run, back-off), when the sync engine provides it."""
-    sync_status = getattr(sync, "sync_status", None)
-    if sync_status is None:
-        return None
-    try:
-        return guarded.call(context.identity(), "status.view", company_id, sync_status, hub, company_id, provider)
-    except Exception:  # noqa: BLE001 - the card still shows everything else
-        return None
 
 
 def _running(hub: Hub, company_id, provider: str) -> dict[str, Any] | None:
@@ -135,20 +118,8 @@ def _running(hub: Hub, company_id, provider: str) -> dict[str, Any] | None:
         return None
 
 
-def _webhook_line(hub: Hub, company, prov) -> None:
-    """Registered / last event / signature failures, once the webhooks service exists."""
-    try:
-        from integhub.services import webhooks
-    except ImportError:
-        return
-    webhook_status = getattr(webhooks, "webhook_status", None)
-    if webhook_status is None:
-        return
-    try:
-        info = guarded.call(context.identity(), "status.view", company.id, webhook_status, hub, company.id, prov.name)
-    except Exception:  # noqa: BLE001 - webhook details are secondary on the card
-        return
-    info = info if isinstance(info, dict) else vars(info)
+def _webhook_line(info: dict[str, Any]) -> None:
+    """Registered / last event / signature failures (from company_status)."""
     registered = bool(info.get("registered"))
     parts = [t("ui.webhook.registered") if registered else t("ui.webhook.not_registered")]
     if info.get("last_event_at"):

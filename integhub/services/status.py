@@ -129,6 +129,9 @@ def company_status(hub: Hub, company_id: object, *, timeout: float = STATUS_TIME
     # Each check has its own timeout; this bound only guards against a stuck thread.
     wait(list(futures.values()), timeout=timeout * 2 + 1)
     deps = validate_dependencies(hub, cid, configs, lang)
+    from .sync import sync_status
+    from .webhooks import webhook_status
+
     providers: dict[str, Any] = {}
     for name, view in configs.items():
         fut = futures[name]
@@ -142,6 +145,9 @@ def company_status(hub: Hub, company_id: object, *, timeout: float = STATUS_TIME
             "last_error": view.last_error,
             "stats": provider_stats(hub, cid, name),
             "dependency_issues": [i["message"] for i in deps.get(name, [])],
+            "dependency_details": deps.get(name, []),  # with code and the page that fixes it
+            "sync": sync_status(hub, cid, name),  # running run, back-off, last run
+            "webhook": webhook_status(hub, cid, name),  # registered, last event, signature failures
             "error_code": result.error_code,
             "message": t(result.message_key, lang, **(result.message_kwargs or {})) if result.message_key else None,
             "key_mask": view.key_mask,

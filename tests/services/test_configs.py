@@ -188,3 +188,11 @@ def test_arbitrary_input_never_crashes_and_never_half_saves(hub, company, remote
     # reset for the next example
     with hub.session() as s:
         s.execute(text("DELETE FROM integration_configs"))
+
+
+def test_status_carries_sync_and_webhook_state(hub, company, remote):
+    save_config(hub, company.id, "calcom", api_key=GOOD_CAL)
+    cal = company_status(hub, company.id)["providers"]["calcom"]
+    assert cal["sync"]["running"] is None and cal["sync"]["consecutive_failures"] == 0
+    assert cal["webhook"]["registered"] is False and cal["webhook"]["signature_failures_24h"] == 0
+    assert [d["fix_page"] for d in cal["dependency_details"]] == ["companies", "companies"]
