@@ -7,6 +7,7 @@ import asyncio
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import func, select
@@ -35,6 +36,13 @@ EVENTS = ("call_started", "call_ended", "call_analyzed")
 def count(hub, model, *where) -> int:
     with hub.session() as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def run_in_fresh_loop(coro):
+    """asyncio.run in its own thread: a session-wide Playwright (sync API) keeps a loop running in
+    this thread when the browser tests ran first."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def fire_retell(url: str, bodies: list[str]) -> list[httpx.Response]:
@@ -68,7 +76,7 @@ def test_uvicorn_with_two_workers_serves_ui_and_webhooks(hub, hub_env, tmp_path)
 
         # 50 parallel deliveries for one call: every event of its lifecycle, each sent many times.
         bodies = [retell_body(EVENTS[i % 3], "call_parallel") for i in range(50)]
-        replies = asyncio.run(fire_retell(url, bodies))
+        replies = run_in_fresh_loop(fire_retell(url, bodies))
         assert [r.status_code for r in replies] == [200] * 50
         states = [r.json()["status"] for r in replies]
         assert states.count("processed") == 3 and states.count("duplicate") == 47
