@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -133,6 +134,7 @@ def main() -> None:
               f"{len(sims)} simulator processes at {LATENCY_MS} ms", flush=True)
         before = sum(request_count(u) for _p, u in sims)
         env_base = {**os.environ, "INTEGHUB_DATABASE_URL": url, "INTEGHUB_WORKER_JITTER_SECONDS": "0"}
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         workers = []
         for i in range(WORKERS):
@@ -143,6 +145,8 @@ def main() -> None:
                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         outputs = [w.communicate(timeout=3600) for w in workers]
         wall = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        worker_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         requests = sum(request_count(u) for _p, u in sims) - before
         failed_workers = [o[1].strip()[-300:] for w, o in zip(workers, outputs) if w.returncode != 0]
 
@@ -162,6 +166,8 @@ def main() -> None:
         ideal = requests * LATENCY_MS / 1000 / (WORKERS * args.concurrency)
         print(f"requests {requests:,}; span {span:.1f} s; wall {wall:.1f} s (with process start); ideal {ideal:.1f} s",
               flush=True)
+        print(f"worker processes used {worker_cpu:.1f} CPU-s ({worker_cpu / len(pairs) * 1000:.0f} ms per sync, "
+              f"process start included) on {os.cpu_count()} cores", flush=True)
         print(f"exactly once: {exactly_once} ({len(runs)} runs for {len(pairs)} pairs, {metrics} metrics, "
               f"worker outputs ran={ran}){'; worker errors: ' + repr(failed_workers) if failed_workers else ''}",
               flush=True)

@@ -4,7 +4,8 @@ per page (every request answers no sooner than 20 ms).
 The simulator runs as its own process (`python -m integhub simulator`), so its work does not share
 this process's interpreter lock. Figures:
   floor        requests made × 20 ms: the time of the requests alone, one after another
-  bare fetch   the same clients reading the same listings and throwing them away (no database)
+  bare fetch   the same clients reading the same listings and throwing them away (no database),
+               after one untimed warm-up read (the simulator caches the pages it has built)
   sync         integhub's run_sync for Cal.com, then Retell (first run: everything is new)
   resync       a second run over the stored rows (incremental for Retell calls)
   parallel     both providers' syncs at once, as a worker with concurrency ≥ 2 runs them
@@ -153,6 +154,8 @@ def main() -> None:
         sim.post("/_sim/faults", {"kind": "latency", "latency_ms": LATENCY_MS})
         print(f"{hub.dialect}; simulator at {sim.url} with {LATENCY_MS} ms per request", flush=True)
 
+        for provider, key in (("calcom", CAL_KEY), ("retell", RETELL_KEY)):
+            bare_fetch(provider, key)  # warm-up: the simulator builds and caches the accounts' pages
         before = sim.request_count()
         started = time.perf_counter()
         fetched = {p: bare_fetch(p, k) for p, k in (("calcom", CAL_KEY), ("retell", RETELL_KEY))}

@@ -31,13 +31,14 @@ from .errors import HubError
 from .sync import engine
 from .sync.options import SyncOptions, _env_float
 from .sync.result import SyncResult
-from .sync.schedule import DuePair, due_pairs
+from .sync.schedule import DuePair, due_pairs, taken_since
 
 log = logging.getLogger(__name__)
 
 DEFAULT_JITTER_SECONDS = 10.0
 DEFAULT_POLL_SECONDS = 15.0
 DEFAULT_STOP_GRACE_SECONDS = 30.0
+TAKEN_REFRESH_SECONDS = 0.5
 
 
 @dataclass
@@ -114,10 +115,21 @@ class Worker:
             schedule = [(0.0, i, pair) for i, pair in enumerate(pairs)]
             self.rng.shuffle(schedule)
         handed = 0
+        taken: set = set()
+        refreshed = time.monotonic()
         for offset, _i, pair in schedule:
             while not self._slots.acquire(timeout=0.2):
                 if self.stopping.is_set():
                     return handed
+            # With several workers most listed pairs get done by the others; one query now and then
+            # spares a claim attempt per pair.
+            if time.monotonic() - refreshed > TAKEN_REFRESH_SECONDS:
+                taken, refreshed = taken_since(self.hub, listed_at), time.monotonic()
+            if (pair.company_id, pair.provider) in taken:
+                self._slots.release()
+                with self._lock:
+                    self._report.skipped += 1
+                continue
             wait = begin + offset - time.monotonic()
             if (wait > 0 and self.stopping.wait(wait)) or self.stopping.is_set():
                 self._slots.release()

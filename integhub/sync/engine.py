@@ -331,9 +331,6 @@ class SyncRunner:
         table = model.__table__
         key_col = table.c[key]
         mark = utcnow()  # rows written by others from now on (webhooks) are newer than this listing
-        with self.hub.session() as s:
-            live = set(s.scalars(select(key_col).where(table.c.company_id == self.cid, table.c.deleted_at.is_(None),
-                                                       table.c.synced_at < mark, *(scope or []))))
         seen: set[Any] = set()
         rows: list[dict[str, Any]] = []
         for n, row in enumerate(read()):  # no transaction open while the provider answers
@@ -341,11 +338,14 @@ class SyncRunner:
                 self._check()
             seen.add(row[key])
             rows.append(row)
-        gone = sorted(live - seen)
-        if (not self.force_deletes and len(gone) >= self.options.delete_guard_min
-                and len(gone) > self.options.delete_guard_ratio * len(live)):
-            raise DeleteGuardTripped(name, len(gone), len(live))
         with self.hub.session() as s:
+            # What we held before this listing began and it no longer has: remotely deleted.
+            live = set(s.scalars(select(key_col).where(table.c.company_id == self.cid, table.c.deleted_at.is_(None),
+                                                       table.c.synced_at < mark, *(scope or []))))
+            gone = sorted(live - seen)
+            if (not self.force_deletes and len(gone) >= self.options.delete_guard_min
+                    and len(gone) > self.options.delete_guard_ratio * len(live)):
+                raise DeleteGuardTripped(name, len(gone), len(live))
             stamp = utcnow()
             for row in rows:
                 row.update(company_id=self.cid, synced_at=stamp, deleted_at=None)

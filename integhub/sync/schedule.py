@@ -56,3 +56,15 @@ def due_pairs(hub: Hub, *, limit: int | None = None) -> tuple[datetime, list[Due
             query = query.limit(limit)
         rows = s.execute(query).all()
     return now, [DuePair(r.company_id, r.provider, r.last_sync_at) for r in rows]
+
+
+def taken_since(hub: Hub, since: datetime) -> set[tuple[uuid.UUID, str]]:
+    """Pairs that are running now or finished a run since `since`: a worker that listed them as due
+    at `since` can drop them without trying to claim each one."""
+    st = SyncState.__table__
+    with hub.session() as s:
+        now = db_now(s)
+        rows = s.execute(select(st.c.company_id, st.c.provider).where(
+            or_(and_(st.c.lease_token.is_not(None), st.c.lease_expires_at >= now), st.c.last_finished_at >= since)
+        )).all()
+    return {(cid, provider) for cid, provider in rows}
