@@ -178,37 +178,29 @@ def cmd_sync(args) -> int:
 
 @command("webhooks")
 def cmd_webhooks(args) -> int:
-    try:
-        from .services import webhooks
-    except ImportError:
-        raise NotAvailable() from None
+    from .services import webhooks
+
     return webhooks.cli(args, _hub(), _out)
 
 
 @command("worker")
 def cmd_worker(args) -> int:
-    try:
-        from . import worker
-    except ImportError:
-        raise NotAvailable() from None
+    from . import worker
+
     return worker.cli(args, _hub(), _out)
 
 
 @command("import-legacy")
 def cmd_import_legacy(args) -> int:
-    try:
-        from . import legacy
-    except ImportError:
-        raise NotAvailable() from None
+    from . import legacy
+
     return legacy.cli(args, _hub(), _out)
 
 
 @command("roles")
 def cmd_roles(args) -> int:
-    try:
-        from .services import access
-    except ImportError:
-        raise NotAvailable() from None
+    from .services import access
+
     return access.cli(args, _hub(), _out)
 
 

@@ -113,11 +113,6 @@ def request_info() -> RequestInfo:
                        url=url if isinstance(url, str) else None)
 
 
-@st.cache_resource
-def _own_hub() -> Hub:
-    return Hub.from_env()
-
-
 def current_identity(hub: Hub | None = None) -> Identity | None:
     """The signed-in identity with its roles, or None when nobody is signed in."""
     login = resolve_login(request_info(), os.environ)
@@ -126,7 +121,7 @@ def current_identity(hub: Hub | None = None) -> Identity | None:
     if login.source == "dev":
         return Identity(email=login.email, source="dev", name="Development",
                         grants=(Grant(dev_role(os.environ), None),))
-    return access.load_identity(hub or _own_hub(), login.email, source=login.source, name=login.name)
+    return access.load_identity(hub or page_hub(), login.email, source=login.source, name=login.name)
 
 
 def page_allowed(identity: Identity | None, page_key: str) -> bool:
@@ -134,20 +129,16 @@ def page_allowed(identity: Identity | None, page_key: str) -> bool:
 
 
 def page_hub() -> Hub:
-    """The UI's shared Hub (ui/hub.py) when present, else one cached here."""
-    try:
-        from ui.hub import get_hub
-    except ImportError:
-        return _own_hub()
+    """The UI's shared Hub (ui/hub.py)."""
+    from ui.hub import get_hub
+
     return get_hub()
 
 
 def chosen_company():
     """The company picked in the sidebar (ui/context.py), or None."""
-    try:
-        from ui import context
-    except ImportError:
-        return None
+    from ui import context
+
     return context.company()
 
 

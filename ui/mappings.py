@@ -12,17 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from integhub.db import Hub
-from integhub.services import guarded
+from integhub.services import guarded, mappings
 from ui import context
 from ui.components import Failed, attempt
 from ui.i18n import t
 
 
 def calcom_mapping_editors(hub: Hub, company, prov, view) -> None:
-    try:
-        from integhub.services import mappings
-    except ImportError:
-        return
     with st.container(border=True):
         st.subheader(f":material/account_tree: {t('ui.map.title')}", anchor=False)
         st.caption(t("ui.map.caption"))

@@ -23,14 +23,13 @@ from integhub.db import Hub
 from integhub.errors import ConflictError
 from integhub.providers import get_provider
 from integhub.providers.base import FormField, Provider
-from integhub.services import configs, discovery, guarded
+from integhub.services import configs, discovery, guarded, webhooks
 from integhub.validation import SYNC_INTERVALS
 from ui.components import Failed, attempt, error_text, steps_view
 from ui import context
 from ui.hub import get_hub
 from ui.i18n import lang, t
 
-WEBHOOK_PATHS = {"retell": "/api/retell/webhook", "calcom": "/api/calcom/webhook/{company_id}"}
 
 
 # --- per-company form state ------------------------------------------------------------------------
@@ -311,38 +310,25 @@ def live_section(hub: Hub, company, prov: Provider, view, state: FormState, sect
 
 # --- webhooks -------------------------------------------------------------------------------------------
 def webhook_section(hub: Hub, company, prov: Provider, view) -> None:
-    path = WEBHOOK_PATHS.get(prov.name)
-    if path is None:
+    if prov.name not in webhooks.WEBHOOK_PROVIDERS:
         return
-    try:
-        from integhub.services import webhooks
-    except ImportError:
-        webhooks = None
     with st.container(border=True):
         st.subheader(f":material/webhook: {t('ui.webhook.section')}", anchor=False)
         st.markdown(f"**{t('ui.webhook.url')}**")
-        url = hub.settings.public_url + path.format(company_id=company.id)
-        if webhooks is not None and hasattr(webhooks, "webhook_url"):
-            url = webhooks.webhook_url(hub, company.id, prov.name)
-        st.code(url, language=None)
+        st.code(webhooks.webhook_url(hub, company.id, prov.name), language=None)
         st.caption(t("ui.webhook.copy_hint"))
-        if webhooks is None:
-            st.caption(t("ui.webhook.register_later"))
-            return
-        info = _webhook_info(webhooks, hub, company, prov)
+        info = _webhook_info(hub, company, prov)
         if info is not None:
             _webhook_state(info)
-        _webhook_register(webhooks, hub, company, prov, view)
+        _webhook_register(hub, company, prov, view)
         if info is not None and int(info.get("pending_replay") or 0):
-            _webhook_replay(webhooks, hub, company, prov, int(info["pending_replay"]))
+            _webhook_replay(hub, company, prov, int(info["pending_replay"]))
 
 
-def _webhook_info(webhooks, hub: Hub, company, prov: Provider) -> dict[str, Any] | None:
-    webhook_status = getattr(webhooks, "webhook_status", None)
-    if webhook_status is None:
-        return None
+def _webhook_info(hub: Hub, company, prov: Provider) -> dict[str, Any] | None:
     try:
-        return guarded.call(context.identity(), "status.view", company.id, webhook_status, hub, company.id, prov.name)
+        return guarded.call(context.identity(), "status.view", company.id, webhooks.webhook_status, hub, company.id,
+                            prov.name)
     except Exception as exc:  # noqa: BLE001 - registration still works without the status line
         st.caption(error_text(exc))
         return None
@@ -364,10 +350,7 @@ def _webhook_state(info: dict[str, Any]) -> None:
             st.badge(t("ui.webhook.signature_failures_badge", n=failures), icon=":material/gpp_bad:", color="red")
 
 
-def _webhook_register(webhooks, hub: Hub, company, prov: Provider, view) -> None:
-    register = getattr(webhooks, "register_webhook", None)
-    if register is None:
-        return
+def _webhook_register(hub: Hub, company, prov: Provider, view) -> None:
     can_manage = context.can("webhooks.manage", company.id)
     agent_id = None
     if prov.name == "retell":
@@ -383,25 +366,21 @@ def _webhook_register(webhooks, hub: Hub, company, prov: Provider, view) -> None
                         disabled=not can_manage or not view.has_key or (prov.name == "retell" and not agent_id))
     if clicked:
         try:
-            registration = attempt(lambda: guarded.call(context.identity(), "webhooks.manage", company.id, register, hub,
-                                                        company.id, prov.name, agent_id=agent_id,
-                                                        actor=context.identity().actor))
+            registration = attempt(lambda: guarded.register_webhook(context.identity(), hub, company.id, prov.name,
+                                                                    agent_id=agent_id))
         except Failed:
             return
-        lines = registration.lines(lang()) if hasattr(registration, "lines") else [t("ui.webhook.registered_ok")]
-        st.success("  \n".join(lines), icon=":material/check_circle:")
+        st.success("  \n".join(registration.lines(lang())), icon=":material/check_circle:")
 
 
-def _webhook_replay(webhooks, hub: Hub, company, prov: Provider, pending: int) -> None:
-    replay = getattr(webhooks, "replay_inbox", None)
-    if replay is None:
-        return
+def _webhook_replay(hub: Hub, company, prov: Provider, pending: int) -> None:
     st.warning(t("ui.webhook.pending", n=pending), icon=":material/inbox:")
     if st.button(t("ui.webhook.replay"), icon=":material/replay:", key=f"webhook_replay.{prov.name}.{company.id}",
                  disabled=not context.can("webhooks.manage", company.id)):
         try:
-            outcome = attempt(lambda: guarded.call(context.identity(), "webhooks.manage", company.id, replay, hub,
-                                                   company.id, prov.name, actor=context.identity().actor))
+            outcome = attempt(lambda: guarded.call(context.identity(), "webhooks.manage", company.id,
+                                                   webhooks.replay_inbox, hub, company.id, prov.name,
+                                                   actor=context.identity().actor))
         except Failed:
             return
         text = t("ui.webhook.replayed", processed=outcome.processed, failed=outcome.failed)

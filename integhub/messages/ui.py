@@ -168,11 +168,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "ui.webhook.agent": {"de": "Agent", "en": "Agent"},
     "ui.webhook.register": {"de": "Beim Anbieter eintragen", "en": "Register with the provider"},
-    "ui.webhook.register_later": {
-        "de": "Das Eintragen beim Anbieter ist in dieser Installation noch nicht verfügbar.",
-        "en": "Registering with the provider is not available in this installation yet.",
-    },
-    "ui.webhook.registered_ok": {"de": "Webhook eingetragen.", "en": "Webhook registered."},
     "ui.webhook.registered": {"de": "Webhook eingetragen", "en": "Webhook registered"},
     "ui.webhook.not_registered": {"de": "Webhook nicht eingetragen", "en": "Webhook not registered"},
     "ui.webhook.last_event": {"de": "letztes Ereignis {when}", "en": "last event {when}"},

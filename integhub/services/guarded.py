@@ -7,21 +7,12 @@ identity's name as the audit actor. CLI, worker and webhooks keep calling the se
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from ..db import Hub
-from ..errors import NotAvailable
+from . import companies, configs, mappings, status, sync, webhooks
 from .access import Identity, require, require_any
-
-
-def _delegate(module: str, name: str) -> Callable[..., Any]:
-    try:
-        fn = getattr(importlib.import_module(f"integhub.services.{module}"), name)
-    except (ImportError, AttributeError):
-        raise NotAvailable() from None
-    return fn
 
 
 def call(identity: Identity, permission: str, company_id: object | None, fn: Callable[..., Any],
@@ -35,62 +26,61 @@ def call(identity: Identity, permission: str, company_id: object | None, fn: Cal
 def save_config(identity: Identity, hub: Hub, company_id: object, provider: str, **kwargs: Any):
     require(identity, "config.edit", company_id)
     kwargs["actor"] = identity.actor
-    return _delegate("configs", "save_config")(hub, company_id, provider, **kwargs)
+    return configs.save_config(hub, company_id, provider, **kwargs)
 
 
 def test_connection(identity: Identity, hub: Hub, company_id: object, provider: str, api_key: str | None,
                     settings: dict[str, Any] | None = None, **kwargs: Any):
     require(identity, "config.edit", company_id)
-    return _delegate("configs", "test_connection")(hub, company_id, provider, api_key, settings, **kwargs)
+    return configs.test_connection(hub, company_id, provider, api_key, settings, **kwargs)
 
 
 def load_configs(identity: Identity, hub: Hub, company_id: object):
     require(identity, "config.view", company_id)
-    return _delegate("configs", "load_configs")(hub, company_id)
+    return configs.load_configs(hub, company_id)
 
 
 def load_config(identity: Identity, hub: Hub, company_id: object, provider: str):
     require(identity, "config.view", company_id)
-    return _delegate("configs", "load_config")(hub, company_id, provider)
+    return configs.load_config(hub, company_id, provider)
 
 
 def register_webhook(identity: Identity, hub: Hub, company_id: object, provider: str, **kwargs: Any):
     require(identity, "webhooks.manage", company_id)
     kwargs.setdefault("actor", identity.actor)
-    return _delegate("webhooks", "register")(hub, company_id, provider, **kwargs)
+    return webhooks.register_webhook(hub, company_id, provider, **kwargs)
 
 
 # --- companies (admin; creating a company needs an admin for all companies) ----------------------
 def create_company(identity: Identity, hub: Hub, name: str, slug: str | None = None, **kwargs: Any):
     require(identity, "company.edit")
-    return _delegate("companies", "create_company")(hub, name, slug, actor=identity.actor, **kwargs)
+    return companies.create_company(hub, name, slug, actor=identity.actor, **kwargs)
 
 
 def update_company(identity: Identity, hub: Hub, company_id: object, **kwargs: Any):
     require(identity, "company.edit", company_id)
-    return _delegate("companies", "update_company")(hub, company_id, actor=identity.actor, **kwargs)
+    return companies.update_company(hub, company_id, actor=identity.actor, **kwargs)
 
 
 def create_branch(identity: Identity, hub: Hub, company_id: object, name: str):
     require(identity, "company.edit", company_id)
-    return _delegate("companies", "create_branch")(hub, company_id, name, actor=identity.actor)
+    return companies.create_branch(hub, company_id, name, actor=identity.actor)
 
 
 def create_staff(identity: Identity, hub: Hub, company_id: object, name: str, email: str, **kwargs: Any):
     require(identity, "company.edit", company_id)
-    return _delegate("companies", "create_staff")(hub, company_id, name, email, actor=identity.actor, **kwargs)
+    return companies.create_staff(hub, company_id, name, email, actor=identity.actor, **kwargs)
 
 
 def update_branch(identity: Identity, hub: Hub, company_id: object, branch_id: object, **kwargs: Any):
     """`company_id` is the branch's company (the page knows it); the service checks the branch belongs."""
     require(identity, "company.edit", company_id)
-    branch = _delegate("companies", "update_branch")
-    return _check_owner(branch(hub, branch_id, actor=identity.actor, **kwargs), company_id)
+    return _check_owner(companies.update_branch(hub, branch_id, actor=identity.actor, **kwargs), company_id)
 
 
 def update_staff(identity: Identity, hub: Hub, company_id: object, staff_id: object, **kwargs: Any):
     require(identity, "company.edit", company_id)
-    return _check_owner(_delegate("companies", "update_staff")(hub, staff_id, actor=identity.actor, **kwargs),
+    return _check_owner(companies.update_staff(hub, staff_id, actor=identity.actor, **kwargs),
                         company_id)
 
 
@@ -110,9 +100,8 @@ def run_sync(identity: Identity, hub: Hub, company_id: object, provider: str, **
     require(identity, "sync.run", company_id)
     kwargs["actor"] = identity.actor
     kwargs.setdefault("trigger", "manual")
-    run = _delegate("sync", "run_sync")
     record_sync_started(hub, identity, company_id, provider, kwargs["trigger"])
-    return run(hub, company_id, provider, **kwargs)
+    return sync.run_sync(hub, company_id, provider, **kwargs)
 
 
 def record_sync_started(hub: Hub, identity: Identity, company_id: object, provider: str, trigger: str) -> None:
@@ -130,13 +119,15 @@ def save_mappings(identity: Identity, hub: Hub, company_id: object, name: str, *
     "set_user_mappings", rows)` → `mappings.set_user_mappings(hub, cid, rows, actor=...)`."""
     require(identity, "mappings.edit", company_id)
     kwargs.setdefault("actor", identity.actor)
-    return _delegate("mappings", name)(hub, company_id, *args, **kwargs)
+    if name not in ("set_user_mappings", "set_event_type_mappings"):
+        raise ValueError(f"not a mapping editor: {name}")
+    return getattr(mappings, name)(hub, company_id, *args, **kwargs)
 
 
 # --- read-only (analyst) --------------------------------------------------------------------------
 def company_status(identity: Identity, hub: Hub, company_id: object, **kwargs: Any):
     require(identity, "status.view", company_id)
-    return _delegate("status", "company_status")(hub, company_id, **kwargs)
+    return status.company_status(hub, company_id, **kwargs)
 
 
 def list_companies(identity: Identity, hub: Hub, search: str = "", **kwargs: Any):
@@ -145,4 +136,4 @@ def list_companies(identity: Identity, hub: Hub, search: str = "", **kwargs: Any
     scope = identity.company_scope("status.view")
     if scope is not None:
         kwargs["ids"] = sorted(scope) if "ids" not in kwargs else [i for i in kwargs["ids"] if i in scope]
-    return _delegate("companies", "list_companies")(hub, search, **kwargs)
+    return companies.list_companies(hub, search, **kwargs)
