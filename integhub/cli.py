@@ -163,10 +163,16 @@ def cmd_status(args) -> int:
 
 @command("sync")
 def cmd_sync(args) -> int:
-    from .services.sync import run_sync
+    from .services.companies import parse_uuid
+    from .services.sync import SyncAlreadyRunning, SyncResult, run_sync
 
-    result = run_sync(_hub(), args.company, args.provider, actor=args.actor, trigger="cli")
-    doc = result.as_json() if hasattr(result, "as_json") else dict(result)
+    hub = _hub()
+    try:
+        result = run_sync(hub, args.company, args.provider, actor=args.actor, trigger="cli")
+    except SyncAlreadyRunning as exc:  # the contract's shape, with success false
+        result = SyncResult(str(parse_uuid(args.company)), args.provider, False, error=exc.message(),
+                            error_code="already_running")
+    doc = result.as_json()
     if args.json:
         _out(json.dumps(doc, indent=2, default=str))
     else:

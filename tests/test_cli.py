@@ -142,3 +142,16 @@ def test_first_start_generates_a_private_key_file(tmp_path):
     assert p.returncode == 0, p.stderr
     key_file = tmp_path / "encryption.key"
     assert str(key_file) in p.stderr and (key_file.stat().st_mode & 0o777) == 0o600
+
+
+def test_sync_json_while_another_run_holds_the_lease(env, hub):
+    from integhub.sync.lease import claim
+
+    company = last_line(cli(env, "company", "create", "--name", "Praxis Lease"))
+    assert cli(env, "configure", "calcom", "--company", company, "--api-key-stdin", stdin=CAL_KEY).returncode == 0
+    assert claim(hub, uuid.UUID(company), "calcom", trigger="test", actor="other", lease_seconds=120) is not None
+    p = cli(env, "sync", "--company", company, "--provider", "calcom", "--json")
+    assert p.returncode == 1
+    doc = json.loads(p.stdout)
+    assert doc["success"] is False and doc["company_id"] == company and doc["provider"] == "calcom"
+    assert "läuft bereits" in doc["error"] and p.stderr.startswith("error: ")

@@ -2,7 +2,7 @@
 
 Pages owned by other areas (metrics, fleet, audit, keys, access) are listed here and included only
 when their file exists, so their arrival needs no router change. Provider pages come from the
-provider registry: pages/<provider>.py when it exists, else the generic provider page.
+provider registry: pages/provider_<name>.py when it exists, else the generic provider page.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ GROUP_ANALYTICS = "ui.nav.group.analytics"
 
 
 # URL paths differ from the file names on purpose: Streamlit still knows the old pages/ folder
-# convention, and a URL equal to a file's name (e.g. /calcom) could run pages/calcom.py on its own,
+# convention, and a URL equal to a file's name (e.g. /overview) could run pages/overview.py on its own,
 # without this router, whenever Streamlit falls back to that convention (AppTest does on every run;
 # a server on its first run). An unknown URL always falls through to the router.
 URL_PATHS = {"overview": "uebersicht", "calcom": "cal-com", "retell": "retell-ai", "companies": "unternehmen",
@@ -56,7 +56,7 @@ def page_specs() -> list[PageSpec]:
     specs = [PageSpec("overview", "ui.nav.overview", ":material/dashboard:", GROUP_INTEGRATIONS,
                       "pages/overview.py", default=True)]
     for prov in all_providers():
-        path = f"pages/{prov.name}.py"
+        path = f"pages/provider_{prov.name}.py"
         if (ROOT / path).exists():
             specs.append(PageSpec(prov.name, None, prov.icon, GROUP_INTEGRATIONS, path, title=prov.display_name))
         else:

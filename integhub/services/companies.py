@@ -99,6 +99,16 @@ def list_companies(hub: Hub, search: str = "", *, limit: int = 50, offset: int =
         return CompanyPage(rows, s.scalar(count) or 0)
 
 
+def remap_discovery(s, cid: uuid.UUID) -> None:
+    """Discovery mapping follows staff and branch changes at once (not only at the next sync);
+    mappings an admin set by hand stay as they are."""
+    from .mappings import auto_map_event_types, auto_map_users
+
+    s.flush()
+    auto_map_users(s, cid)
+    auto_map_event_types(s, cid)
+
+
 def _require_company(s, cid: uuid.UUID) -> None:
     if s.get(Company, cid) is None:
         raise NotFound("hub.company_not_found")
@@ -113,6 +123,7 @@ def create_branch(hub: Hub, company_id: object, name: str, *, actor: str = "syst
         s.add(branch)
         s.flush()
         record_audit(s, actor=actor, action="branch.created", company_id=cid, details={"branch_id": str(branch.id), "name": name})
+        remap_discovery(s, cid)
         return branch
 
 
@@ -129,6 +140,7 @@ def update_branch(hub: Hub, branch_id: object, *, name: str | None = None, is_ac
             branch.is_active = bool(is_active)
         record_audit(s, actor=actor, action="branch.updated", company_id=branch.company_id,
                      details={"branch_id": str(bid), "name": branch.name, "is_active": branch.is_active})
+        remap_discovery(s, branch.company_id)
         return branch
 
 
@@ -154,6 +166,7 @@ def create_staff(hub: Hub, company_id: object, name: str, email: str, *, branch_
         s.flush()
         record_audit(s, actor=actor, action="staff.created", company_id=cid,
                      details={"staff_id": str(staff.id), "name": name, "email": email})
+        remap_discovery(s, cid)
         return staff
 
 
@@ -179,6 +192,7 @@ def update_staff(hub: Hub, staff_id: object, *, name: str | None = None, email: 
             staff.is_active = bool(is_active)
         record_audit(s, actor=actor, action="staff.updated", company_id=staff.company_id,
                      details={"staff_id": str(sid), "name": staff.name, "email": staff.email})
+        remap_discovery(s, staff.company_id)
         return staff
 
 

@@ -23,7 +23,7 @@ from ..i18n import t
 from ..models import Branch, Company, Staff
 from ..validation import normalize_email, normalize_name
 from .audit import record_audit
-from .companies import parse_uuid
+from .companies import parse_uuid, remap_discovery
 
 MAX_BYTES = 1_000_000
 MAX_ROWS = 5_000
@@ -123,6 +123,7 @@ def import_staff_csv(hub: Hub, company_id: object, data: bytes | str, *, actor: 
             record_audit(s, actor=actor, action="staff.imported", company_id=cid,
                          details={"created": len(good), "skipped": len(preview.bad),
                                   "lines": [r.line for r in good][:200]})
+            remap_discovery(s, cid)
     return ImportResult(len(good), preview.bad)
 
 

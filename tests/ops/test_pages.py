@@ -25,7 +25,7 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
         "client_id": "integhub", "client_secret": "test", "server_metadata_url": "http://127.0.0.1:1/.well-known"}
 
 # page file → page key; which role sees which page (the UI engineer's pages included)
-PAGES = {"overview": "pages/overview.py", "calcom": "pages/calcom.py", "retell": "pages/retell.py",
+PAGES = {"overview": "pages/overview.py", "calcom": "pages/provider_calcom.py", "retell": "pages/provider_retell.py",
          "companies": "pages/companies.py", "audit": "pages/audit.py", "fleet": "pages/fleet.py",
          "keys": "pages/keys.py", "access": "pages/access.py"}
 EXPECTED = {

@@ -89,7 +89,7 @@ def closed_port_url() -> str:
 
 # --- helpers ---------------------------------------------------------------------------------------
 def open_page(at: AppTest, page: str | None = None) -> AppTest:
-    """Run the app, then switch to `page` (e.g. "pages/calcom.py"); fails on any exception element."""
+    """Run the app, then switch to `page` (e.g. "pages/provider_calcom.py"); fails on any exception element."""
     at.run()
     if page is not None:
         at.switch_page(page).run()

@@ -33,7 +33,7 @@ def test_a_shared_link_opens_its_company(make_app, hub, admin):
     at = open_page(make_app(company=str(target.id)))
     assert at.selectbox(key="company_select").value == str(target.id)
     assert "Zzz Praxis · Zeiten in Europe/Berlin" in texts(at)
-    at.switch_page("pages/calcom.py").run()
+    at.switch_page("pages/provider_calcom.py").run()
     assert "Cal.com für Zzz Praxis" in texts(at)
 
 

@@ -9,8 +9,8 @@ from integhub.services import configs, discovery, sync
 
 from .conftest import ADMIN, CAL_KEY, CAL_KEY_2, RETELL_KEY, open_page, texts, tree_bytes
 
-CAL_PAGE = "pages/calcom.py"
-RETELL_PAGE = "pages/retell.py"
+CAL_PAGE = "pages/provider_calcom.py"
+RETELL_PAGE = "pages/provider_retell.py"
 
 
 def field(at, label: str, kind: str = "text_input"):

@@ -9,13 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from integhub.models import IntegrationMetric, utcnow
-from integhub.providers import all_providers
 from integhub.services import access
 from integhub.services.companies import create_company
-
-# A page script run directly has pages/ on sys.path, where pages/retell.py would shadow the Retell SDK
-# for a first import; the provider registry is loaded here first, as the router would have done.
-all_providers()
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "metrics.py")

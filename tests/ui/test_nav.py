@@ -16,7 +16,7 @@ class StripeLike(Provider):
 def test_a_new_provider_gets_a_generic_page_without_page_code(monkeypatch):
     monkeypatch.setattr(nav, "all_providers", lambda: [*all_providers(), StripeLike()])
     specs = {spec.key: spec for spec in nav.page_specs()}
-    assert specs["calcom"].path == "pages/calcom.py" and specs["retell"].path == "pages/retell.py"
+    assert specs["calcom"].path == "pages/provider_calcom.py" and specs["retell"].path == "pages/provider_retell.py"
     stripe = specs["stripe"]
     assert stripe.path is None and callable(stripe.render) and stripe.title == "Stripe"
     assert stripe.group == nav.GROUP_INTEGRATIONS
