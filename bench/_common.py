@@ -36,3 +36,30 @@ def temp_hub(url: str | None = None):
     migrate.upgrade(hub.engine)
     hub.verify_key_ring()
     return hub
+
+
+PG_URL = os.environ.get("INTEGHUB_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+
+
+def scratch_database(label: str, *, postgres: bool = True):
+    """A new empty database and a function that drops it: on the PostgreSQL server of
+    INTEGHUB_BENCH_POSTGRES_URL (default the local test server), or a temporary SQLite file."""
+    import shutil
+
+    if not postgres:
+        folder = Path(tempfile.mkdtemp(prefix="integhub-bench-"))
+        return f"sqlite:///{folder / f'{label}.sqlite'}", lambda: shutil.rmtree(folder, ignore_errors=True)
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"integhub_bench_{label}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop

@@ -28,32 +28,9 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from _common import median, result
+from _common import median, result, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("INTEGHUB_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-
-
-def fresh_database(label: str) -> tuple[str, callable]:
-    """A new empty database URL and a function that drops it."""
-    from sqlalchemy import create_engine, make_url, text
-
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        name = f"integhub_bench_{label}_{os.getpid()}"
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
-    except Exception:  # noqa: BLE001 - no PostgreSQL here: SQLite
-        path = Path(tempfile.mkdtemp(prefix="integhub-bench-")) / f"{label}.sqlite"
-        return f"sqlite:///{path}", lambda: None
 
 
 def populate(url: str, companies: int, metric_rows: int, seed: int = 7) -> None:
@@ -192,8 +169,8 @@ def main() -> int:
 
     os.environ.setdefault("INTEGHUB_ENCRYPTION_KEYS", generate_key())
     os.environ["INTEGHUB_DATA_DIR"] = tempfile.mkdtemp(prefix="integhub-bench-")
-    small_url, drop_small = fresh_database("small")
-    big_url, drop_big = fresh_database("big")
+    small_url, drop_small = scratch_database("fleet_small")
+    big_url, drop_big = scratch_database("fleet_big")
     try:
         t0 = time.perf_counter()
         populate(small_url, 10, 1_000)

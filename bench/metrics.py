@@ -20,26 +20,10 @@ import os
 import time
 from datetime import timedelta
 
-from _common import median, result
-from sqlalchemy import create_engine, func, make_url, select, text
+from _common import median, result, scratch_database
+from sqlalchemy import func, select, text
 
-PG_URL = os.environ.get("INTEGHUB_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 GOAL_MS = 300.0
-
-
-def fresh_database() -> tuple[str, callable]:
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"integhub_bench_metrics_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
 
 
 def populate(hub, rows: int, companies: int = 500, days: int = 30) -> None:
@@ -87,7 +71,7 @@ def main() -> None:
     rows = args.rows or (100_000 if args.quick else 1_000_000)
     rounds = args.rounds or (5 if args.quick else 9)
 
-    url, drop = fresh_database()
+    url, drop = scratch_database("metrics")
     os.environ["INTEGHUB_DATABASE_URL"] = url
     from _common import temp_hub
 

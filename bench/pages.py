@@ -29,31 +29,10 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from _common import median, result
+from _common import median, result, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("INTEGHUB_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 OVERVIEW_GOAL_MS = 200.0
-
-
-def database(label: str, postgres: bool) -> tuple[str, callable]:
-    if not postgres:
-        folder = Path(tempfile.mkdtemp(prefix="integhub-bench-pages-"))
-        return f"sqlite:///{folder / f'{label}.sqlite'}", lambda: shutil.rmtree(folder, ignore_errors=True)
-    from sqlalchemy import create_engine, make_url, text
-
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"integhub_bench_pages_{label}_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
 
 
 def populate(url: str, companies: int, metric_rows: int) -> uuid.UUID:
@@ -181,8 +160,8 @@ def main() -> int:
     os.environ["INTEGHUB_DATA_DIR"] = data_dir
     os.environ["INTEGHUB_STATUS_REFRESH_SECONDS"] = "30"
     os.environ.pop("INTEGHUB_DEV_ROLE", None)  # AppTest signs in through development mode: admin
-    small_url, drop_small = database("small", args.postgres)
-    big_url, drop_big = database("big", args.postgres)
+    small_url, drop_small = scratch_database("pages_small", postgres=args.postgres)
+    big_url, drop_big = scratch_database("pages_big", postgres=args.postgres)
     with SimulatorServer() as sim:
         os.environ["INTEGHUB_CALCOM_BASE_URL"] = sim.url
         os.environ["INTEGHUB_RETELL_BASE_URL"] = sim.url

@@ -15,28 +15,11 @@ run, dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
-from _common import median, result
-from sqlalchemy import create_engine, insert, make_url, text
+from _common import median, result, scratch_database
+from sqlalchemy import insert, text
 
-PG_URL = os.environ.get("INTEGHUB_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-
-
-def fresh_database() -> tuple[str, callable]:
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"integhub_bench_upsert_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
 
 
 def call_rows(company_id, n: int) -> list[dict]:
@@ -57,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     n = 20_000 if args.quick else 100_000
 
-    url, drop = fresh_database()
+    url, drop = scratch_database("upsert")
     from _common import temp_hub
 
     from integhub.models import RetellCall

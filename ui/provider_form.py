@@ -23,7 +23,7 @@ from integhub.db import Hub
 from integhub.errors import ConflictError
 from integhub.providers import get_provider
 from integhub.providers.base import FormField, Provider
-from integhub.services import configs, discovery, guarded, webhooks
+from integhub.services import discovery, guarded, webhooks
 from integhub.validation import SYNC_INTERVALS
 from ui.components import Failed, attempt, error_text, steps_view
 from ui import context

@@ -211,7 +211,6 @@ def fleet_page(hub: Hub, identity: Identity, flt: FleetFilter | None = None, *, 
     scope = identity.company_scope(PERMISSION)
     providers = _providers(flt)
     cols = _config_columns(hub.dialect, now)
-    cfg = IntegrationConfig
     wanted = set(flt.freshness or ())
     if flt.problems_only:
         wanted = (wanted or set(FRESHNESS)) - {"not_configured"}

@@ -17,7 +17,7 @@ import secrets
 import uuid
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
