@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -125,6 +126,10 @@ class CalcomClient:
 
         Sorted by creation time ascending: with offset paging, bookings created during the scan
         land behind the cursor instead of shifting items we have not read yet.
+
+        Offset paging says where the next page starts as soon as this one has arrived, so it is
+        requested then (one request ahead, never more: the key's rate limit sees the same requests,
+        only sooner) while the caller works through this page.
         """
         if team_id is None:
             path, take = "/v2/bookings", max(1, page_size)
@@ -133,19 +138,35 @@ class CalcomClient:
         params: dict[str, Any] = {"take": take, "sortCreated": "asc"}
         if after_start is not None:
             params["afterStart"] = _iso_utc(after_start)
+
+        def fetch(skip: int) -> dict:
+            return self._get(path, params={**params, "skip": skip}, version=BOOKINGS_VERSION,
+                             expect=list, whole_body=True)
+
         skip = 0
         previous_first = None
-        while True:
-            body = self._get(path, params={**params, "skip": skip}, version=BOOKINGS_VERSION,
-                             expect=list, whole_body=True)
-            items = body["data"]
-            _require_dicts(items, path)
-            has_next = _has_next_page(body.get("pagination"), items, take, path)
-            previous_first = _refuse_repeated_page(items, previous_first, path)
-            yield from items
-            if not has_next:
-                return
-            skip += len(items)
+        ahead: Future | None = None
+        prefetch: ThreadPoolExecutor | None = None
+        try:
+            body = fetch(skip)
+            while True:
+                items = body["data"]
+                _require_dicts(items, path)
+                has_next = _has_next_page(body.get("pagination"), items, take, path)
+                previous_first = _refuse_repeated_page(items, previous_first, path)
+                if has_next:
+                    skip += len(items)
+                    if prefetch is None:
+                        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calcom-next-page")
+                    ahead = prefetch.submit(fetch, skip)
+                yield from items
+                if ahead is None:
+                    return
+                body, ahead = ahead.result(), None
+        finally:
+            if prefetch is not None:
+                # A caller that stops early (error, cancel) waits for at most the one request in flight.
+                prefetch.shutdown(wait=True, cancel_futures=True)
 
     def webhooks(self) -> list[dict]:
         return list(self._iter_take_skip("/v2/webhooks", LIST_MAX_TAKE))

@@ -95,16 +95,16 @@ class RetellClient:
         """POST /v2/list-agents: one item per agent (not per version)."""
         return list(self._pages(
             "/v2/list-agents", AgentListResponse, "agent_id",
-            lambda key: self._sdk.agent.list(limit=_limit(page_size), timeout=self.timeout,
-                                             **_key_kwarg(key)),
+            lambda key: self._sdk.agent.with_raw_response.list(limit=_limit(page_size), timeout=self.timeout,
+                                                               **_key_kwarg(key)),
         ))
 
     def phone_numbers(self, *, page_size: int = LIST_MAX_LIMIT) -> list[dict]:
         """GET /v2/list-phone-numbers."""
         return list(self._pages(
             "/v2/list-phone-numbers", PhoneNumberListResponse, "phone_number",
-            lambda key: self._sdk.phone_number.list(limit=_limit(page_size), timeout=self.timeout,
-                                                    **_key_kwarg(key)),
+            lambda key: self._sdk.phone_number.with_raw_response.list(limit=_limit(page_size), timeout=self.timeout,
+                                                                      **_key_kwarg(key)),
         ))
 
     def iter_calls(self, *, start_after_ms: int | None = None, page_size: int = 1000) -> Iterator[dict]:
@@ -122,7 +122,7 @@ class RetellClient:
             }
         return self._pages(
             "/v3/list-calls", CallListResponse, "call_id",
-            lambda key: self._sdk.call.list(**body, timeout=self.timeout, **_key_kwarg(key)),
+            lambda key: self._sdk.call.with_raw_response.list(**body, timeout=self.timeout, **_key_kwarg(key)),
         )
 
     def get_agent(self, agent_id: str) -> dict:
@@ -142,11 +142,16 @@ class RetellClient:
     # --- plumbing --------------------------------------------------------------------------------
     def _pages(self, path: str, model: type, id_field: str,
                fetch: Callable[[str | None], Any]) -> Iterator[dict]:
-        """The loop the SDK does not have: follow `pagination_key` while `has_more` is true."""
+        """The loop the SDK does not have: follow `pagination_key` while `has_more` is true.
+
+        `fetch` is a `with_raw_response` call: the pages are read as plain JSON, not built into the
+        SDK's models and dumped back (that took ~35 ms of CPU per 1,000 calls); the item checks
+        below are the validation we rely on.
+        """
         key: str | None = None
         seen_keys: set[str] = set()
         while True:
-            page = self._call(path, model, lambda: fetch(key))
+            page = self._call(path, model, lambda: fetch(key), raw=True)
             items = page.get("items")
             if not isinstance(items, list) or not isinstance(page.get("has_more"), bool):
                 raise MalformedResponse(PROVIDER, detail=f"{path}: expected items list and has_more flag")
@@ -164,13 +169,20 @@ class RetellClient:
             seen_keys.add(next_key)
             key = next_key
 
-    def _call(self, path: str, model: type, op: Callable[[], Any]) -> dict:
-        """One SDK call under our retry policy; returns the response as a plain dict."""
+    def _call(self, path: str, model: type, op: Callable[[], Any], *, raw: bool = False) -> dict:
+        """One SDK call under our retry policy; returns the response as a plain dict.
+
+        With `raw`, `op` is a `with_raw_response` call and the body is decoded as JSON directly."""
 
         def attempt() -> dict:
             self.requests_made += 1
             try:
                 result = op()
+                if raw:
+                    result = result.json()
+                    if not isinstance(result, dict):
+                        raise MalformedResponse(PROVIDER, detail=f"{path}: expected a JSON object, got {type(result).__name__}")
+                    return result
             except retell.APIStatusError as exc:
                 raise errors.error_from_status(
                     PROVIDER, exc.status_code, exc.response.headers, _response_text(exc.response)
@@ -178,6 +190,10 @@ class RetellClient:
             except retell.APITimeoutError as exc:  # before APIConnectionError: it is a subclass
                 raise ProviderTimeout(PROVIDER, detail=f"{path}: no answer within {self.timeout:g}s") from exc
             except retell.APIConnectionError as exc:
+                raise Unreachable(PROVIDER, detail=f"{path}: cannot connect to {self.base_url}") from exc
+            except httpx.TimeoutException as exc:  # a raw body read after the SDK handed over
+                raise ProviderTimeout(PROVIDER, detail=f"{path}: no answer within {self.timeout:g}s") from exc
+            except httpx.TransportError as exc:
                 raise Unreachable(PROVIDER, detail=f"{path}: cannot connect to {self.base_url}") from exc
             except retell.APIResponseValidationError as exc:
                 raise MalformedResponse(PROVIDER, status=exc.status_code, detail=f"{path}: {exc.message}") from exc

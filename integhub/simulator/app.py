@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import calcom, retell
-from .data import SimulatorState, account_id, key_hash
+from .data import SimulatorState, account_id, dumps, key_hash
 from .faults import Fault, SimRequest, SimResponse
 
 LOGGED_HEADERS = ("cal-api-version", "content-type", "accept", "user-agent", "x-cal-client-id",
@@ -168,7 +168,7 @@ async def _answer(req: SimRequest, state: SimulatorState, module, fault: Fault |
         while not state.stopping.is_set() and (left := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(0.05, left))
         return module.handle(req, state)
-    response = module.handle(req, state)
+    response = module.handle(req, state).materialize()  # the faults below rewrite the payload
     if response.status >= 300:
         return response
     if fault.kind == "truncated":
@@ -186,7 +186,12 @@ async def _answer(req: SimRequest, state: SimulatorState, module, fault: Fault |
 
 
 def _render(response: SimResponse) -> Response:
-    content = response.raw if response.raw is not None else _dumps(response.payload)
+    if response.raw is not None:
+        content = response.raw
+    elif response.encoded is not None:
+        content = response.encoded
+    else:
+        content = _dumps(response.payload)
     media_type = response.media_type
     if media_type == "application/json":
         media_type = "application/json; charset=utf-8"
@@ -194,7 +199,7 @@ def _render(response: SimResponse) -> Response:
 
 
 def _dumps(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return dumps(payload)
 
 
 def _bearer(header: str | None) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from .data import Account, BookingRow, SimulatorState, iso_ms, key_hash, new_webhook_id
+from .data import ITEMS_MARKER, Account, BookingRow, SimulatorState, encode_with_items, iso_ms, key_hash, new_webhook_id
 from .faults import Fault, SimRequest, SimResponse
 
 KNOWN_VERSIONS = ("2024-04-15", "2024-06-11", "2024-06-14", "2024-08-13", "2024-09-04")
@@ -328,7 +328,8 @@ def _booking_page(req: SimRequest, account: Account, series: str, rows: list[Boo
         "hasNextPage": skip + take < total,
         "hasPreviousPage": skip > 0,
     }
-    return _success([account.booking_json(r) for r in page], pagination=pagination)
+    envelope = {"status": "success", "data": ITEMS_MARKER, "pagination": pagination}
+    return SimResponse(200, encoded=encode_with_items(envelope, [account.booking_bytes(r) for r in page]))
 
 
 def list_webhooks(req: SimRequest, state: SimulatorState, account: Account) -> SimResponse:

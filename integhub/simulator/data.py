@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 import threading
 import time
 import uuid
@@ -94,6 +95,20 @@ def iso_ms(ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def dumps(payload: Any) -> bytes:
+    """The simulator's JSON rendering (compact, UTF-8)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+ITEMS_MARKER = "\x00items\x00"
+_ITEMS_MARKER_JSON = dumps(ITEMS_MARKER)
+
+
+def encode_with_items(envelope: dict[str, Any], items: list[bytes]) -> bytes:
+    """`envelope` rendered with its ITEMS_MARKER value replaced by the list of pre-rendered items."""
+    return dumps(envelope).replace(_ITEMS_MARKER_JSON, b"[" + b",".join(items) + b"]", 1)
+
+
 def clamp_counts(counts: dict[str, Any]) -> dict[str, int]:
     """Validated counts; raises ValueError on unknown names or values outside 0..max."""
     out: dict[str, int] = {}
@@ -154,6 +169,11 @@ class Account:
         self.agent_overrides: dict[str, dict[str, Any]] = {}
         self.calcom_webhooks: list[dict[str, Any]] = []
         self.page_cache: dict[tuple, list[BookingRow]] = {}
+        # Rendered list items. A real provider serves listings from its database; building and
+        # encoding thousands of objects on every page request would only burn the CPU the code
+        # under test shares with this simulator. Calls embed agent fields: `agents_changed` drops them.
+        self._call_bytes: dict[int, bytes] = {}
+        self._booking_bytes: dict[tuple[str, int], bytes] = {}
 
     # --- hashing helpers ---------------------------------------------------------------------------
     def _h(self, kind: str, index: int) -> bytes:
@@ -416,6 +436,13 @@ class Account:
             booking["cancelledByEmail"] = email
         return booking
 
+    def booking_bytes(self, row: BookingRow) -> bytes:
+        key = (row.series, row.seq)
+        encoded = self._booking_bytes.get(key)
+        if encoded is None:
+            encoded = self._booking_bytes[key] = dumps(self.booking_json(row))
+        return encoded
+
     def legacy_booking_json(self, row: BookingRow) -> dict[str, Any]:
         """Pre-2024-08-13 booking shape (startTime/endTime, upper-case status)."""
         full = self.booking_json(row)
@@ -534,6 +561,15 @@ class Account:
                 "telephony_identifier": {"twilio_call_sid": f"CA{digest.hex()[:32]}"},
             })
         return call
+
+    def call_bytes(self, i: int) -> bytes:
+        encoded = self._call_bytes.get(i)
+        if encoded is None:
+            encoded = self._call_bytes[i] = dumps(self.call_json(i))
+        return encoded
+
+    def agents_changed(self) -> None:
+        self._call_bytes.clear()
 
     def call_range(self, low_ms: int | None, high_ms: int | None) -> range:
         """Indexes of calls with low <= start_timestamp <= high (start is monotonic in the index)."""

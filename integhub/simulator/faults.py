@@ -22,6 +22,8 @@ Kinds:
 """
 from __future__ import annotations
 
+import json
+
 import hashlib
 import itertools
 import threading
@@ -183,3 +185,11 @@ class SimResponse:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None  # overrides payload (malformed bodies)
     media_type: str = "application/json"
+    # The payload already rendered (large listings, assembled from cached items); `payload` is then
+    # None until a fault needs to rewrite it (`materialize`).
+    encoded: bytes | None = None
+
+    def materialize(self) -> "SimResponse":
+        if self.encoded is not None:
+            self.payload, self.encoded = json.loads(self.encoded), None
+        return self

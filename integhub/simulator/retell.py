@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .data import Account, SimulatorState
+from .data import ITEMS_MARKER, Account, SimulatorState, encode_with_items
 from .faults import Fault, SimRequest, SimResponse
 
 MESSAGES = {
@@ -212,10 +212,15 @@ def list_calls(req: SimRequest, state: SimulatorState, account: Account) -> SimR
         wanted = {a["agent_id"] for a in agent_filter}
         indexes = [i for i in indexes if account.call_json(i)["agent_id"] in wanted]
     total = len(indexes)
-    page = _page(total, limit, offset + skip, descending, lambda p: account.call_json(indexes[p]))
+    start = offset + skip
+    positions = range(start, min(total, start + limit))
+    items = [account.call_bytes(indexes[total - 1 - p if descending else p]) for p in positions]
+    page: dict[str, Any] = {"items": ITEMS_MARKER, "has_more": start + limit < total}
+    if page["has_more"]:
+        page["pagination_key"] = _encode_key(start + limit)
     if body.get("include_total"):
         page["total"] = total
-    return SimResponse(200, page)
+    return SimResponse(200, encoded=encode_with_items(page, items))
 
 
 def _timestamp_bounds(spec: Any) -> tuple[int | None, int | None]:
@@ -264,6 +269,7 @@ def update_agent(req: SimRequest, state: SimulatorState, account: Account, agent
         stored = account.agent_overrides.setdefault(agent_id, {})
         stored.update(changes)
         stored["last_modification_timestamp"] = int(time.time() * 1000)
+        account.agents_changed()
     return SimResponse(200, account.agent_json(index))
 
 

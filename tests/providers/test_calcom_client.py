@@ -277,6 +277,30 @@ def test_missing_envelope_on_an_object_endpoint(client, simulator):
         client.me()
 
 
+def test_next_booking_page_is_requested_while_the_caller_works_through_this_one(client, simulator):
+    simulator.configure(KEY, bookings=300)
+    simulator.fault(provider="calcom", path_prefix="/v2/bookings", kind="latency", latency_ms=200)
+    started = time.monotonic()
+    for _booking in client.iter_bookings(page_size=100):
+        time.sleep(0.002)  # 200 ms of work per page, as long as a request takes
+    elapsed = time.monotonic() - started
+    # Strictly one after the other: 3 × 200 ms requests + 3 × 200 ms work = 1.2 s.
+    assert elapsed < 1.0
+    assert [r["params"]["skip"] for r in calcom_requests(simulator, "/v2/bookings")] == ["0", "100", "200"]
+
+
+def test_a_caller_stopping_early_leaves_at_most_one_request_ahead(client, simulator):
+    simulator.configure(KEY, bookings=1000)
+    bookings = client.iter_bookings(page_size=100)
+    first = [next(bookings) for _ in range(150)]
+    bookings.close()
+    assert len({b["uid"] for b in first}) == 150
+    time.sleep(0.2)
+    # The page ahead may have been cancelled before it went out; nothing beyond it is ever asked for.
+    assert [r["params"]["skip"] for r in calcom_requests(simulator, "/v2/bookings")] in (["0", "100"],
+                                                                                           ["0", "100", "200"])
+
+
 def test_truncated_booking_page(client, simulator):
     simulator.configure(KEY, bookings=250)
     simulator.fault(provider="calcom", path_prefix="/v2/bookings", kind="truncated", count=1)

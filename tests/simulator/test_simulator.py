@@ -1,6 +1,7 @@
 """The provider simulator on its own: data, auth rules, real error bodies, faults, control API."""
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -218,6 +219,24 @@ def test_update_agent_persists_webhook_and_ignores_read_only_fields(sim, http):
     assert http.get("/_sim/webhooks").json()["retell"] == [
         {"account": account_id(RETELL), "agent_id": agent_id, "webhook_url": "https://hub/api/retell/webhook"}]
     assert ret(http, "PATCH", f"/update-agent/{agent_id}", json={"webhook_events": ["nope"]}).status_code == 400
+
+
+def test_listed_calls_follow_agent_edits_although_pages_are_served_from_rendered_items(sim, http):
+    body = {"limit": 1000, "sort_order": "ascending"}
+    first = ret(http, "POST", "/v3/list-calls", json=body).json()["items"]
+    assert ret(http, "POST", "/v3/list-calls", json=body).json()["items"] == first  # served again, same
+    agent_id = first[0]["agent_id"]
+    ret(http, "PATCH", f"/update-agent/{agent_id}", json={"agent_name": "Neuer Empfang"})
+    again = ret(http, "POST", "/v3/list-calls", json=body).json()["items"]
+    assert {c["agent_name"] for c in again if c["agent_id"] == agent_id} == {"Neuer Empfang"}
+    assert [c["call_id"] for c in again] == [c["call_id"] for c in first]
+
+
+def test_listing_pages_equal_the_objects_they_are_rendered_from():
+    account = Account(CAL)
+    assert [json.loads(account.call_bytes(i)) for i in range(3)] == [account.call_json(i) for i in range(3)]
+    row = account.own_bookings[0]
+    assert json.loads(account.booking_bytes(row)) == account.booking_json(row)
 
 
 # --- faults --------------------------------------------------------------------------------------
