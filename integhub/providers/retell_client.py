@@ -15,6 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
@@ -148,26 +149,39 @@ class RetellClient:
         SDK's models and dumped back (that took ~35 ms of CPU per 1,000 calls); the item checks
         below are the validation we rely on.
         """
-        key: str | None = None
         seen_keys: set[str] = set()
-        while True:
-            page = self._call(path, model, lambda: fetch(key), raw=True)
-            items = page.get("items")
-            if not isinstance(items, list) or not isinstance(page.get("has_more"), bool):
-                raise MalformedResponse(PROVIDER, detail=f"{path}: expected items list and has_more flag")
-            for item in items:
-                if not isinstance(item, dict) or not isinstance(item.get(id_field), str):
-                    raise MalformedResponse(PROVIDER, detail=f"{path}: item without {id_field}")
-            yield from items
-            if not page["has_more"]:
-                return
-            next_key = page.get("pagination_key")
-            if not isinstance(next_key, str) or not next_key:
-                raise MalformedResponse(PROVIDER, detail=f"{path}: has_more without pagination_key (truncated page)")
-            if next_key in seen_keys:
-                raise MalformedResponse(PROVIDER, detail=f"{path}: pagination_key repeats; refusing to loop")
-            seen_keys.add(next_key)
-            key = next_key
+        ahead: Future | None = None
+        prefetch: ThreadPoolExecutor | None = None
+        try:
+            page = self._call(path, model, lambda: fetch(None), raw=True)
+            while True:
+                items = page.get("items")
+                if not isinstance(items, list) or not isinstance(page.get("has_more"), bool):
+                    raise MalformedResponse(PROVIDER, detail=f"{path}: expected items list and has_more flag")
+                for item in items:
+                    if not isinstance(item, dict) or not isinstance(item.get(id_field), str):
+                        raise MalformedResponse(PROVIDER, detail=f"{path}: item without {id_field}")
+                if page["has_more"]:
+                    next_key = page.get("pagination_key")
+                    if not isinstance(next_key, str) or not next_key:
+                        raise MalformedResponse(PROVIDER,
+                                                detail=f"{path}: has_more without pagination_key (truncated page)")
+                    if next_key in seen_keys:
+                        raise MalformedResponse(PROVIDER, detail=f"{path}: pagination_key repeats; refusing to loop")
+                    seen_keys.add(next_key)
+                    # The key for the next page is known now: ask for it while the caller works
+                    # through this one (one request ahead, never more).
+                    if prefetch is None:
+                        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retell-next-page")
+                    ahead = prefetch.submit(self._call, path, model, lambda key=next_key: fetch(key), raw=True)
+                yield from items
+                if ahead is None:
+                    return
+                page, ahead = ahead.result(), None
+        finally:
+            if prefetch is not None:
+                # A caller that stops early (error, cancel) waits for at most the one request in flight.
+                prefetch.shutdown(wait=True, cancel_futures=True)
 
     def _call(self, path: str, model: type, op: Callable[[], Any], *, raw: bool = False) -> dict:
         """One SDK call under our retry policy; returns the response as a plain dict.

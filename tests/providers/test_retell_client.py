@@ -90,6 +90,18 @@ def test_calls_paginate_oldest_first(client, simulator):
     assert "filter_criteria" not in bodies[0]
 
 
+def test_next_call_page_is_requested_while_the_caller_works_through_this_one(client, simulator):
+    simulator.configure(KEY, calls=300)
+    simulator.fault(provider="retell", path_prefix="/v3/list-calls", kind="latency", latency_ms=200)
+    started = time.monotonic()
+    for _call in client.iter_calls(page_size=100):
+        time.sleep(0.002)  # 200 ms of work per page, as long as a request takes
+    # Strictly one after the other: 3 × 200 ms requests + 3 × 200 ms work = 1.2 s.
+    assert time.monotonic() - started < 1.0
+    keys = [r["body"].get("pagination_key") for r in retell_requests(simulator, "/v3/list-calls")]
+    assert len(keys) == 3 and keys[0] is None and len(set(keys)) == 3
+
+
 def test_calls_since_a_timestamp(client, simulator):
     simulator.configure(KEY, calls=300)
     everything = list(client.iter_calls())

@@ -91,3 +91,43 @@ def test_bad_rows_are_refused_before_anything_is_sent(hub, company_id):
         with pytest.raises(ValueError, match="no columns"):
             upsert_rows(s, RetellCall, [{"company_id": company_id, "call_id": "x", "nope": 1}], key_cols=KEY)
         assert upsert_rows(s, RetellCall, [], key_cols=KEY) == UpsertResult()
+
+
+def test_large_listings_on_postgresql_go_through_copy_with_the_same_outcome(hub, company_id, monkeypatch):
+    if hub.dialect != "postgresql":
+        pytest.skip("COPY is the PostgreSQL path")
+    import integhub.sync.upsert as upsert_module
+
+    def awkward(rows):
+        for i, row in enumerate(rows):
+            row["data"] = {**row["data"], "transcript": f"Agent:\tHallo\\n {i}\nUser: \"Grüß Gott\" \\ \r\n", "x": None}
+            row["agent_id"] = None if i % 3 == 0 else row["agent_id"]
+        return rows
+
+    def written_rows() -> list[tuple]:
+        with hub.session() as s:
+            return [(r.call_id, r.call_status, r.stage, r.agent_id, r.data, r.start_timestamp_ms, r.deleted_at)
+                    for r in s.execute(select(RetellCall).where(RetellCall.company_id == company_id)
+                                       .order_by(RetellCall.call_id)).scalars()]
+
+    def run(copy_min_rows: int) -> tuple[list[UpsertResult], list[tuple]]:
+        monkeypatch.setattr(upsert_module, "COPY_MIN_ROWS", copy_min_rows)
+        with hub.session() as s:
+            s.execute(RetellCall.__table__.delete())
+        outcomes = []
+        with hub.session() as s:  # twice in one transaction: each call stages on its own
+            outcomes.append(upsert_rows(s, RetellCall, awkward(calls(company_id, 30, status="ended")), key_cols=KEY))
+            outcomes.append(upsert_rows(s, RetellCall, awkward(calls(company_id, 40, status="ongoing")), key_cols=KEY,
+                                        only_if=lambda table, new: table.c.stage <= new.stage))
+        return outcomes, written_rows()
+
+    copies = []
+    real_copy = upsert_module._upsert_via_copy
+    monkeypatch.setattr(upsert_module, "_upsert_via_copy", lambda *a, **k: copies.append(1) or real_copy(*a, **k))
+    by_statements = run(10**9)
+    assert copies == []
+    by_copy = run(1)
+    assert copies == [1, 1]
+    assert by_copy == by_statements
+    assert by_copy[0] == [UpsertResult(30, 30), UpsertResult(40, 10)]
+    assert by_copy[1][5][4]["transcript"].startswith("Agent:\tHallo\\n 5\nUser: \"Grüß")
