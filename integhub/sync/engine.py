@@ -3,7 +3,8 @@
 Shape of a run:
 1. claim the lease (integhub.sync.lease), open a `sync_runs` row, start the heartbeat;
 2. per object type: read the complete listing from the provider (no transaction open while the
-   network is slow), then ONE transaction that bulk-upserts the rows, soft-deletes what the listing
+   network is slow; the listings are read one after another on a reader thread, queued ahead, so
+   the next one is on the network while this one is stored), then ONE transaction that bulk-upserts the rows, soft-deletes what the listing
    no longer has (unless the delete guard trips), runs discovery mapping and, last, re-checks the
    lease (fence); a failure later in the run leaves earlier object types committed and this one
    untouched;
@@ -24,6 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -134,6 +136,11 @@ class SyncRunner:
         self.deleted: dict[str, int] = {}
         self.run_id: int | None = None
         self.cursor_updates: dict[str, Any] = {}
+        # Listings are read one after another on one reader thread, queued ahead of the stores, so
+        # the next listing's requests wait on the network while this one's transaction runs (one
+        # request in flight per key, as before; only the waiting overlaps).
+        self._reader: ThreadPoolExecutor | None = None
+        self._abandon = threading.Event()
 
     # --- the run ---------------------------------------------------------------------------------
     def execute(self, api_key_token: str) -> SyncResult:
@@ -145,6 +152,7 @@ class SyncRunner:
             remember_secret(api_key)
             client = get_provider(self.provider).client(api_key, timeout=self.options.request_timeout,
                                                         retry=self.options.retry)
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-read")
             try:
                 if self.provider == "calcom":
                     self._sync_calcom(client)
@@ -153,6 +161,10 @@ class SyncRunner:
                 else:  # a provider registered without sync steps
                     raise SyncStopped("sync_engine.no_steps")
             finally:
+                # After a failure, listings queued ahead are not read; one already reading stops at
+                # its next check. Nothing read ahead is ever stored.
+                self._abandon.set()
+                self._reader.shutdown(wait=True, cancel_futures=True)
                 client.close()
         except (ProviderError, HubError) as exc:
             error = exc
@@ -165,6 +177,8 @@ class SyncRunner:
         return self._finish(started, error)
 
     def _check(self) -> None:
+        if self._abandon.is_set():
+            raise SyncCancelled()
         if self.cancel is not None and self.cancel.is_set():
             raise SyncCancelled()
         if self.lease.lost.is_set():
@@ -209,9 +223,9 @@ class SyncRunner:
                 for item in client.team_event_types(team_id):
                     yield normalize.event_type_from_api(item, team_id=team_id)
 
-        self._store("event_types", CalcomEventType, "remote_id", read_event_types,
-                    after=lambda s: auto_map_event_types(s, self.cid))
-        self._step_done("event_types")
+        window_days = int(self.settings.get("booking_window_days") or 90)
+        after_start = (utcnow() - timedelta(days=window_days)).replace(microsecond=0)
+        page = self.options.bookings_page_size
 
         def read_users() -> Iterator[dict[str, Any]]:
             if team_id is None:
@@ -219,21 +233,26 @@ class SyncRunner:
             else:
                 yield from map(normalize.user_from_membership, client.team_memberships(team_id))
 
-        self._store("users", CalcomUser, "remote_id", read_users, after=lambda s: auto_map_users(s, self.cid))
-        self._step_done("users")
-
-        window_days = int(self.settings.get("booking_window_days") or 90)
-        after_start = (utcnow() - timedelta(days=window_days)).replace(microsecond=0)
-        page = self.options.bookings_page_size
-
         def read_bookings() -> Iterator[dict[str, Any]]:
             yield from map(normalize.booking_from_rest, client.iter_bookings(after_start=after_start, page_size=page))
             if team_id is not None:  # a booking in both listings is stored once (same uid)
                 yield from map(normalize.booking_from_rest,
                                client.iter_bookings(after_start=after_start, team_id=team_id, page_size=page))
 
+        listings = {name: self._read_ahead(read)
+                    for name, read in (("event_types", read_event_types), ("users", read_users),
+                                       ("bookings", read_bookings))}
+        self._store("event_types", CalcomEventType, "remote_id", read_event_types, listing=listings["event_types"],
+                    after=lambda s: auto_map_event_types(s, self.cid))
+        self._step_done("event_types")
+
+        self._store("users", CalcomUser, "remote_id", read_users, listing=listings["users"],
+                    after=lambda s: auto_map_users(s, self.cid))
+        self._step_done("users")
+
         bookings = CalcomBooking.__table__.c
-        self._store("bookings", CalcomBooking, "uid", read_bookings, scope=[bookings.start_at >= after_start],
+        self._store("bookings", CalcomBooking, "uid", read_bookings, listing=listings["bookings"],
+                    scope=[bookings.start_at >= after_start],
                     # A webhook may already have stored a newer state than this listing saw.
                     only_if=lambda table, new: (table.c.remote_updated_at.is_(None)
                                                 | new.remote_updated_at.is_(None)
@@ -242,14 +261,14 @@ class SyncRunner:
 
     # --- Retell ----------------------------------------------------------------------------------
     def _sync_retell(self, client) -> None:
-        self._store("agents", RetellAgent, "agent_id", lambda: map(normalize.agent_from_api, client.agents()))
-        self._step_done("agents")
+        def read_agents() -> Iterable[dict[str, Any]]:
+            return map(normalize.agent_from_api, client.agents())
 
-        self._store("phone_numbers", RetellPhoneNumber, "phone_number",
-                    lambda: map(normalize.phone_number_from_api, client.phone_numbers()))
-        self._step_done("phone_numbers")
+        def read_phone_numbers() -> Iterable[dict[str, Any]]:
+            return map(normalize.phone_number_from_api, client.phone_numbers())
 
-        start_ms, previous = self._calls_window_start(utcnow())
+        agents, phone_numbers = self._read_ahead(read_agents), self._read_ahead(read_phone_numbers)
+        start_ms, previous = self._calls_window_start(utcnow())  # while the agents are being read
         newest = [previous or 0]
 
         def read_calls() -> Iterator[dict[str, Any]]:
@@ -259,13 +278,21 @@ class SyncRunner:
                     newest[0] = row["start_timestamp_ms"]
                 yield row
 
+        calls_listing = self._read_ahead(read_calls)
+        self._store("agents", RetellAgent, "agent_id", read_agents, listing=agents)
+        self._step_done("agents")
+
+        self._store("phone_numbers", RetellPhoneNumber, "phone_number", read_phone_numbers, listing=phone_numbers)
+        self._step_done("phone_numbers")
+
         def save_cursor(session) -> None:
             if newest[0] and newest[0] != previous:
                 self.cursor_updates["calls_start_ms"] = newest[0]
             self._save_cursors(session)
 
         calls = RetellCall.__table__.c
-        self._store("calls", RetellCall, "call_id", read_calls, scope=[calls.start_timestamp_ms >= start_ms],
+        self._store("calls", RetellCall, "call_id", read_calls, listing=calls_listing,
+                    scope=[calls.start_timestamp_ms >= start_ms],
                     # A webhook may already have stored a later stage of the call (ended, analyzed).
                     only_if=lambda table, new: table.c.stage <= new.stage, after=save_cursor)
         self._step_done("calls")
@@ -302,8 +329,25 @@ class SyncRunner:
                         .values(cursors={**(current or {}), **self.cursor_updates}))
 
     # --- storing one object type -----------------------------------------------------------------
+    def _read_ahead(self, read: Callable[[], Iterable[dict[str, Any]]]) -> Future:
+        """Queue a complete read of a listing on the reader thread: (mark, rows). `mark` is taken
+        when the read begins: rows others write from then on are newer than the listing."""
+
+        def complete() -> tuple[datetime, list[dict[str, Any]]]:
+            self._check()
+            mark = utcnow()
+            rows = []
+            for n, row in enumerate(read()):  # no transaction open while the provider answers
+                if n % CHECK_EVERY == 0:
+                    self._check()
+                rows.append(row)
+            return mark, rows
+
+        return self._reader.submit(complete)
+
     def _store(self, name: str, model, key: str, read: Callable[[], Iterable[dict[str, Any]]], *,
-               scope: list | None = None, only_if=None, after: Callable | None = None) -> None:
+               listing: Future | None = None, scope: list | None = None, only_if=None,
+               after: Callable | None = None) -> None:
         """Store the complete listing of one object type in one transaction.
 
         The clients retry transient failures per request; a malformed or truncated page is not
@@ -313,13 +357,15 @@ class SyncRunner:
         for attempt in range(1, self.options.listing_attempts + 1):
             self._check()
             try:
-                return self._store_once(name, model, key, read, scope=scope, only_if=only_if, after=after)
+                ahead, listing = listing or self._read_ahead(read), None  # a second attempt reads again
+                mark, rows = ahead.result()
+                return self._store_once(name, model, key, mark, rows, scope=scope, only_if=only_if, after=after)
             except MalformedResponse as exc:
                 if attempt >= self.options.listing_attempts:
                     raise
                 log.info("sync %s/%s: %s in %s; reading the listing again", self.cid, self.provider, exc.code, name)
 
-    def _store_once(self, name: str, model, key: str, read: Callable[[], Iterable[dict[str, Any]]], *,
+    def _store_once(self, name: str, model, key: str, mark: datetime, rows: list[dict[str, Any]], *,
                     scope: list | None, only_if, after: Callable | None) -> None:
         """Upsert every row of the listing, soft-delete the stored rows it lacks (unless the delete
         guard trips), run `after` (discovery mapping, cursors), check the lease, commit.
@@ -330,14 +376,8 @@ class SyncRunner:
         """
         table = model.__table__
         key_col = table.c[key]
-        mark = utcnow()  # rows written by others from now on (webhooks) are newer than this listing
-        seen: set[Any] = set()
-        rows: list[dict[str, Any]] = []
-        for n, row in enumerate(read()):  # no transaction open while the provider answers
-            if n % CHECK_EVERY == 0:
-                self._check()
-            seen.add(row[key])
-            rows.append(row)
+        self._check()
+        seen = {row[key] for row in rows}
         with self.hub.session() as s:
             # What we held before this listing began and it no longer has: remotely deleted.
             live = set(s.scalars(select(key_col).where(table.c.company_id == self.cid, table.c.deleted_at.is_(None),
