@@ -31,7 +31,7 @@ from .errors import HubError
 from .sync import engine
 from .sync.options import SyncOptions, _env_float
 from .sync.result import SyncResult
-from .sync.schedule import DuePair, due_pairs, taken_since
+from .sync.schedule import DuePair, TakenPairs, due_pairs
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class Worker:
             schedule = [(0.0, i, pair) for i, pair in enumerate(pairs)]
             self.rng.shuffle(schedule)
         handed = 0
+        taken_pairs = TakenPairs(listed_at)
         taken: set = set()
         refreshed = time.monotonic()
         for offset, _i, pair in schedule:
@@ -124,7 +125,7 @@ class Worker:
             # With several workers most listed pairs get done by the others; one query now and then
             # spares a claim attempt per pair.
             if time.monotonic() - refreshed > TAKEN_REFRESH_SECONDS:
-                taken, refreshed = taken_since(self.hub, listed_at), time.monotonic()
+                taken, refreshed = taken_pairs.refresh(self.hub), time.monotonic()
             if (pair.company_id, pair.provider) in taken:
                 self._slots.release()
                 with self._lock:

@@ -61,10 +61,32 @@ def due_pairs(hub: Hub, *, limit: int | None = None) -> tuple[datetime, list[Due
 def taken_since(hub: Hub, since: datetime) -> set[tuple[uuid.UUID, str]]:
     """Pairs that are running now or finished a run since `since`: a worker that listed them as due
     at `since` can drop them without trying to claim each one."""
-    st = SyncState.__table__
-    with hub.session() as s:
-        now = db_now(s)
-        rows = s.execute(select(st.c.company_id, st.c.provider).where(
-            or_(and_(st.c.lease_token.is_not(None), st.c.lease_expires_at >= now), st.c.last_finished_at >= since)
-        )).all()
-    return {(cid, provider) for cid, provider in rows}
+    return TakenPairs(since).refresh(hub)
+
+
+# A run's last_finished_at is stamped shortly before its transaction commits; rows this much older
+# than the previous query are asked for again, so a late commit is not missed (a miss would only
+# cost one claim attempt that fails).
+_LATE_COMMIT = timedelta(seconds=2)
+
+
+class TakenPairs:
+    """`taken_since` kept up to date cheaply: each refresh asks only for what finished since the
+    previous one (the set only grows: a pair taken since `since` stays taken)."""
+
+    def __init__(self, since: datetime) -> None:
+        self.since = since
+        self.pairs: set[tuple[uuid.UUID, str]] = set()
+        self._next_since = since
+
+    def refresh(self, hub: Hub) -> set[tuple[uuid.UUID, str]]:
+        st = SyncState.__table__
+        with hub.session() as s:
+            now = db_now(s)
+            rows = s.execute(select(st.c.company_id, st.c.provider).where(
+                or_(and_(st.c.lease_token.is_not(None), st.c.lease_expires_at >= now),
+                    st.c.last_finished_at >= self._next_since)
+            )).all()
+        self.pairs.update((cid, provider) for cid, provider in rows)
+        self._next_since = max(self.since, now - _LATE_COMMIT)
+        return self.pairs
