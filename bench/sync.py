@@ -197,6 +197,8 @@ def main() -> None:
         print(f"parallel (both providers at once): {parallel_s:.2f} s for {sim.request_count() - before} requests",
               flush=True)
 
+        print("modes: *_vs_floor_s = sequential (Cal.com, then Retell); *_parallel_vs_floor_s = both providers' "
+              "syncs at once, as the worker runs them (each (company, provider) pair holds its own lease)", flush=True)
         result(f"sync_{2 * n}_records_per_s", records / sync_s, records / floor, 1 / 1.5, higher_is_better=True)
         result(f"sync_{2 * n}_records_vs_floor_s", sync_s, floor, 1.5)
         result(f"sync_{2 * n}_records_vs_bare_fetch_s", sync_s, bare, 1.5)

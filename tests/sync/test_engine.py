@@ -192,6 +192,18 @@ def test_the_delete_guard_stops_a_run_that_would_delete_more_than_half(hub, simu
     assert back.success and provider_stats(hub, practice.company_id, "calcom")["bookings"] == 12
 
 
+def test_a_listing_read_ahead_is_not_stored_when_an_earlier_object_type_fails(hub, simulator, options):
+    practice = new_practice(hub, simulator, event_types=10, bookings=12)
+    assert run_sync(hub, practice.company_id, "calcom", options=options).success
+    before = snapshot(hub, "calcom", practice.company_id)
+
+    # Event types trip the delete guard; the bookings listing (already being read behind them) has changed.
+    simulator.configure(practice.cal_key, event_types=2, bookings=14)
+    stopped = run_sync(hub, practice.company_id, "calcom", options=options)
+    assert not stopped.success and stopped.error_code == "delete_guard" and stopped.counts == {}
+    assert snapshot(hub, "calcom", practice.company_id) == before
+
+
 def test_a_few_remote_deletions_are_marked_without_the_guard(hub, simulator, options):
     practice = new_practice(hub, simulator, agents=4, calls=5)
     assert run_sync(hub, practice.company_id, "retell", options=options).success
