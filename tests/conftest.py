@@ -60,8 +60,15 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
+# For tests that only make sense on PostgreSQL (many processes sharing work, COPY):
+# `@postgres_only` runs them there and nowhere else, instead of skipping them on SQLite.
+postgres_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path, sqlite_template) -> str:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("needs INTEGHUB_TEST_POSTGRES_URL (CI sets it and requires it)")
     if request.param == "sqlite":
         path = tmp_path / "hub.sqlite"
         shutil.copy(sqlite_template, path)

@@ -22,7 +22,7 @@ from integhub.sync import lease as leases
 from integhub.sync.options import SyncOptions
 from integhub.sync.schedule import due_pairs
 from integhub.worker import Worker
-from tests.conftest import ROOT
+from tests.conftest import ROOT, postgres_only
 from tests.sync.conftest import configure
 
 FAST = SyncOptions(request_timeout=2.0, retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05,
@@ -185,9 +185,8 @@ def test_worker_once_exits_1_when_a_sync_failed(hub, hub_env, simulator):
 
 
 # --- many processes -------------------------------------------------------------------------------
+@postgres_only  # many workers on many machines share the work through PostgreSQL
 def test_eight_worker_processes_run_every_due_sync_exactly_once(hub, hub_env, simulator):
-    if hub.dialect != "postgresql":
-        pytest.skip("many workers on many machines share the work through PostgreSQL")
     pairs = {(cid, p) for cid in due_companies(hub, 12) for p in ("calcom", "retell")}
     simulator.fault(kind="latency", latency_ms=30)  # runs overlap in time
     env = worker_env(hub_env, simulator)

@@ -8,6 +8,7 @@ from integhub.models import RetellCall, utcnow
 from integhub.services.companies import create_company
 from integhub.sync.normalize import call_from_api
 from integhub.sync.upsert import UpsertResult, upsert_rows
+from tests.conftest import postgres_only
 
 KEY = ("company_id", "call_id")
 
@@ -93,9 +94,8 @@ def test_bad_rows_are_refused_before_anything_is_sent(hub, company_id):
         assert upsert_rows(s, RetellCall, [], key_cols=KEY) == UpsertResult()
 
 
+@postgres_only  # COPY is the PostgreSQL path
 def test_large_listings_on_postgresql_go_through_copy_with_the_same_outcome(hub, company_id, monkeypatch):
-    if hub.dialect != "postgresql":
-        pytest.skip("COPY is the PostgreSQL path")
     import integhub.sync.upsert as upsert_module
 
     def awkward(rows):
