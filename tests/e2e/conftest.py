@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from integhub.crypto import generate_key
+from tests.servers import free_port, served
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -44,12 +41,6 @@ def pytest_collection_modifyitems(config, items):
                                        "CI sets INTEGHUB_REQUIRE_BROWSER=1 and runs these tests")
         for item in ours:
             item.add_marker(skip)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -77,40 +68,17 @@ def served_hub(data: Path, **overrides: str):
     env["INTEGHUB_PUBLIC_URL"] = f"http://localhost:{port}"
     subprocess.run([sys.executable, "-m", "integhub", "migrate"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=120)
-    log = open(data / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "integhub", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/_stcore/health", timeout=2).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the hub did not start:\n" + (data / "serve.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.3)
+    command = [sys.executable, "-m", "integhub", "serve", "--port", str(port)]
+    with served(env, command, port, data / "serve.log", ready_path="/_stcore/health", host="localhost") as base:
         yield base, env
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)  # the serve process and the streamlit child it started
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        log.close()
 
 
 @pytest.fixture(scope="session")
 def hub_server(tmp_path_factory, e2e_simulator):
     """The hub as `make run` serves it, providers on the test's simulator; yields (base_url, env)."""
     with served_hub(tmp_path_factory.mktemp("e2e-hub"), INTEGHUB_CALCOM_BASE_URL=e2e_simulator.url,
-                    INTEGHUB_RETELL_BASE_URL=e2e_simulator.url) as served:
-        yield served
+                    INTEGHUB_RETELL_BASE_URL=e2e_simulator.url) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

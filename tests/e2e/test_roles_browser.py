@@ -8,20 +8,19 @@ INTEGHUB_TRUST_PROXY_HEADERS=1; the person is picked per browser context by a co
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from integhub.crypto import generate_key
 from integhub.i18n import t
 
-from .conftest import ROOT, free_port, open_url, screenshot, wait_for_app
+from tests.servers import free_port, served
+
+from .conftest import ROOT, open_url, screenshot, wait_for_app
 
 SERVER = Path(__file__).with_name("roles_server.py")
 ADMIN, OPERATOR, ANALYST, NOBODY = "admin@corp.example", "op@corp.example", "ana@corp.example", "new@corp.example"
@@ -67,30 +66,10 @@ def roles_hub(tmp_path_factory):
             else:
                 os.environ[k] = v
     port = free_port()
-    log = open(data / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(SERVER), "--server.port", str(port),
-                             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/_stcore/health", timeout=2).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the hub did not start:\n" + (data / "serve.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.3)
+    command = [sys.executable, "-m", "streamlit", "run", str(SERVER), "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with served(env, command, port, data / "serve.log", ready_path="/_stcore/health", host="localhost") as base:
         yield base, env, {"alpha": alpha, "beta": beta}
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 def page_as(browser, base: str, email: str | None):

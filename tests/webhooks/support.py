@@ -2,27 +2,19 @@
 implementations of retell-api.md §5.2 and calcom-api.md §4) and companies with stored configs."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 
 from integhub.crypto import context_for
 from integhub.db import Hub
 from integhub.models import IntegrationConfig, RetellAgent
 from integhub.services.companies import create_company
-from tests.conftest import ROOT
 
 RETELL_KEY = "key_7d2c4b1a9e8f6a5b4c3d2e1f"
 OTHER_RETELL_KEY = "key_0a1b2c3d4e5f6a7b8c9d0e1f"
@@ -127,44 +119,6 @@ def post_calcom(client, company_id, body: bytes, secret: str | None = CALCOM_SEC
 
 
 # --- serving the app for real-HTTP tests ---------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def served(env: dict[str, str], command: list[str], port: int, log_path: Path, *, startup_timeout: float = 90.0):
-    """Run a server process (e.g. `uvicorn server:app --workers 2`) until /api/health answers."""
-    full_env = {**os.environ, **env}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + startup_timeout
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-                try:
-                    if httpx.get(url + "/api/health", timeout=2).status_code in (200, 503):
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-
-
 def uvicorn_command(port: int, *, workers: int = 2, app: str = "server:app") -> list[str]:
     return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--no-access-log", "--log-level", "warning"]

@@ -16,17 +16,16 @@ from integhub.models import CalcomBooking, IntegrationMetric, RetellCall
 from integhub.models_webhooks import WebhookInbox
 from integhub.services.webhooks import webhook_status
 from integhub.webhooks.routes import MAX_BODY_BYTES
+from tests.servers import free_port, served
 
 from .support import (
     CALCOM_SECRET,
     RETELL_KEY,
     calcom_body,
     calcom_sign,
-    free_port,
     make_tenant,
     retell_body,
     retell_sign,
-    served,
     uvicorn_command,
 )
 
