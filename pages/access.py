@@ -95,6 +95,7 @@ else:
         st.caption(tr("ops.access.more", shown=len(page.rows), total=page.total))
     r1, r2 = st.columns([4, 1], vertical_alignment="bottom")
     target = r1.selectbox(tr("ops.access.revoke_pick"), page.rows, index=None, key="access_revoke_pick",
+                          placeholder=tr("ops.access.revoke_pick"),
                           format_func=lambda a: f"{a.user_email} · {_role_label(a.role)} · {_scope_label(a)}")
     r2.button(tr("ops.access.revoke"), icon=":material/person_remove:", disabled=target is None,
               key="access_revoke", on_click=_revoke)

@@ -5,6 +5,7 @@ import math
 
 import streamlit as st
 
+from integhub.providers import all_providers
 from integhub.services import audit_queries
 from integhub.services.audit_queries import AuditFilter
 from integhub.services.configs import describe_error
@@ -23,8 +24,9 @@ company = auth.chosen_company()
 c1, c2, c3, c4, c5 = st.columns([2, 1, 2, 2, 2])
 only_company = c1.toggle(tr("ops.audit.only_company", name=company.name), value=False, key="audit_only_company") \
     if company is not None else False
-provider = c2.selectbox(tr("ops.filter.provider"), [None, "calcom", "retell"], key="audit_provider",
-                        format_func=lambda p: tr("ops.filter.all") if p is None else {"calcom": "Cal.com", "retell": "Retell.ai"}[p])
+provider_names = {p.name: p.display_name for p in all_providers()}
+provider = c2.selectbox(tr("ops.filter.provider"), [None, *provider_names], key="audit_provider",
+                        format_func=lambda p: tr("ops.filter.all") if p is None else provider_names[p])
 action = c3.selectbox(tr("ops.audit.action"), [None, *audit_queries.action_names(hub, identity)], key="audit_action",
                       format_func=lambda a: tr("ops.filter.all") if a is None else a)
 actor = c4.text_input(tr("ops.audit.actor"), key="audit_actor", placeholder="name@firma.de")

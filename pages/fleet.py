@@ -5,6 +5,7 @@ import math
 
 import streamlit as st
 
+from integhub.providers import all_providers
 from integhub.services import fleet
 from integhub.services.configs import describe_error
 from integhub.services.fleet import FRESHNESS, FleetFilter
@@ -12,7 +13,7 @@ from ui import auth
 from ui.auth import tr
 
 PAGE_SIZE = 50
-PROVIDER_NAMES = {"calcom": "Cal.com", "retell": "Retell.ai"}
+PROVIDER_NAMES = {p.name: p.display_name for p in all_providers()}
 BADGE = {"on_time": ":green-badge[{}]", "late": ":orange-badge[{}]", "failing": ":red-badge[{}]",
          "manual": ":gray-badge[{}]", "not_configured": ":gray-badge[{}]"}
 
@@ -27,7 +28,7 @@ search = c1.text_input(tr("ops.fleet.search"), key="fleet_search", placeholder=t
 provider = c2.selectbox(tr("ops.filter.provider"), [None, *PROVIDER_NAMES], key="fleet_provider",
                         format_func=lambda p: tr("ops.filter.all") if p is None else PROVIDER_NAMES[p])
 states = c3.multiselect(tr("ops.fleet.freshness"), list(FRESHNESS), key="fleet_freshness",
-                        format_func=lambda f: tr(f"ops.fleet.state.{f}"))
+                        format_func=lambda f: tr(f"ops.fleet.state.{f}"), placeholder=tr("ops.filter.all"))
 problems_only = c4.toggle(tr("ops.fleet.problems_only"), key="fleet_problems")
 flt = FleetFilter(search=search, provider=provider, freshness=states or None, problems_only=problems_only)
 
