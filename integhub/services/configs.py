@@ -20,7 +20,7 @@ from ..crypto import context_for, fingerprint, mask
 from ..db import Hub
 from ..errors import ConflictError, HubError, NotFound, ValidationFailed
 from ..i18n import t
-from ..models import Company, IntegrationConfig
+from ..models import Company, IntegrationConfig, utcnow
 from ..providers import all_providers, get_provider
 from ..providers.errors import ProviderError
 from ..redaction import remember_secret
@@ -200,6 +200,9 @@ def save_config(hub: Hub, company_id: object, provider: str, *, api_key: str | N
             steps.append(SaveStep("encrypt", True))
             row.settings = new_settings
             row.is_active = True
+            # Every save writes a new version, even one that changes nothing: a concurrent save of the
+            # same version must conflict rather than both "succeed" with different intents.
+            row.updated_at = utcnow()
             s.flush()
             steps.append(SaveStep("save", True))
             new_fp = fingerprint(new_key) if new_key is not None else old_fp
