@@ -32,11 +32,10 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from _common import result
-from sqlalchemy import create_engine, func, insert, make_url, select, text
+from _common import result, scratch_database
+from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("INTEGHUB_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 LATENCY_MS = 50
 WORKERS = 4
 
@@ -72,21 +71,6 @@ def request_count(url: str) -> int:
         return json.load(response)["count"]
 
 
-def fresh_database() -> tuple[str, callable]:
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"integhub_bench_fleet_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
-
-
 def populate(hub, companies: int) -> set[tuple[uuid.UUID, str]]:
     """Companies with both providers configured as the save flow stores them (encrypted keys,
     auto-sync every 15 minutes, never synced): all due."""
@@ -120,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     companies = args.companies or (100 if args.quick else 1000)
 
-    url, drop = fresh_database()
+    url, drop = scratch_database("fleet")
     from _common import temp_hub
 
     from integhub.models import IntegrationMetric

@@ -25,17 +25,14 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
-from _common import result
-from sqlalchemy import create_engine, make_url, text
+from _common import result, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("INTEGHUB_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 LATENCY_MS = 20
 CAL_KEY = "cal_live_" + "5b" * 16
 RETELL_KEY = "key_bench_sync_0001"
@@ -81,24 +78,6 @@ class Simulator:
         self.proc.wait(timeout=10)
 
 
-def database(use_sqlite: bool) -> tuple[str, callable]:
-    if use_sqlite:
-        path = Path(tempfile.mkdtemp(prefix="integhub-bench-sync-")) / "sync.sqlite"
-        return f"sqlite:///{path}", lambda: None
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"integhub_bench_sync_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
-
-
 def bare_fetch(provider: str, key: str) -> int:
     """Read the listings a sync reads, with the same clients and options, and keep nothing."""
     from datetime import timedelta
@@ -134,7 +113,7 @@ def main() -> None:
 
     sim = Simulator()
     os.environ["INTEGHUB_CALCOM_BASE_URL"] = os.environ["INTEGHUB_RETELL_BASE_URL"] = sim.url
-    url, drop = database(args.sqlite)
+    url, drop = scratch_database("sync", postgres=not args.sqlite)
     from _common import temp_hub
 
     from integhub.services.companies import create_company
