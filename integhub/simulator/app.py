@@ -3,8 +3,9 @@
 Cal.com owns the `/v2/...` paths except Retell's `/v2/list-agents` and `/v2/list-phone-numbers`;
 Retell owns everything else (`/get-api-key-info`, `/v3/list-calls`, `/get-agent/{id}`, ...).
 
-Every provider request is logged (Authorization redacted), then faults are applied (latency first,
-then at most one answer-changing fault), then the provider module answers.
+Every provider request is logged (Authorization redacted), then at most one answer-changing fault
+is applied or the provider module answers; with a latency fault the answer leaves no sooner than
+`latency_ms` after the request arrived.
 
 Control API (JSON):
     POST   /_sim/reset                      forget accounts, revocations, faults, request log
@@ -137,6 +138,7 @@ def account_facts(account) -> dict[str, Any]:
 
 
 async def _serve(request: Request, state: SimulatorState) -> Response:
+    arrived = time.monotonic()
     path = request.url.path
     provider_module = retell if retell.owns(path) else calcom
     provider = "retell" if provider_module is retell else "calcom"
@@ -147,12 +149,15 @@ async def _serve(request: Request, state: SimulatorState) -> Response:
     digest = key_hash(req.api_key) if req.api_key else None
 
     latency_ms, fault = state.faults.take(provider, req.method, path, digest)
-    if latency_ms:
-        await asyncio.sleep(latency_ms / 1000)
     response = await _answer(req, state, provider_module, fault)
     entry["status"] = response.status
     entry["fault"] = fault.kind if fault else ("latency" if latency_ms else None)
-    return _render(response)
+    rendered = _render(response)
+    if latency_ms:
+        # The answer is built while the latency runs, as a remote server would: it leaves
+        # `latency_ms` after the request arrived, not that long plus the simulator's own work.
+        await asyncio.sleep(max(0.0, arrived + latency_ms / 1000 - time.monotonic()))
+    return rendered
 
 
 async def _answer(req: SimRequest, state: SimulatorState, module, fault: Fault | None) -> SimResponse:

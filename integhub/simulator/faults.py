@@ -7,7 +7,7 @@ oldest matching fault decides what the request gets. `count` is how many request
 None keeps it until it is cleared.
 
 Kinds:
-    latency     sleep `latency_ms`, then answer normally
+    latency     answer normally, `latency_ms` after the request arrived
     status      answer `status` (default 500) with the provider's real error body; optional
                 `retry_after` (seconds) adds a Retry-After header, `message` overrides the text
     rate_limit  429 with the provider's body; Cal.com sends X-RateLimit-*-Default headers with

@@ -2,12 +2,13 @@
 
 Shape of a run:
 1. claim the lease (integhub.sync.lease), open a `sync_runs` row, start the heartbeat;
-2. per object type: read the complete listing from the provider (no transaction open while the
-   network is slow; the listings are read one after another on a reader thread, queued ahead, so
-   the next one is on the network while this one is stored), then ONE transaction that bulk-upserts the rows, soft-deletes what the listing
-   no longer has (unless the delete guard trips), runs discovery mapping and, last, re-checks the
-   lease (fence); a failure later in the run leaves earlier object types committed and this one
-   untouched;
+2. per object type: the listing is read on a reader thread (listings one after another, queued
+   ahead, so the next one is on the network while this one is stored) and handed over in chunks;
+   the storing side stages the rows as they arrive (on PostgreSQL by COPY into a temporary table,
+   so a long listing is on the server by the time its last page arrives) and, once the listing is
+   complete, in ONE transaction bulk-upserts them, soft-deletes what the listing no longer has
+   (unless the delete guard trips), runs discovery mapping and, last, re-checks the lease (fence);
+   a failure later in the run leaves earlier object types committed and this one untouched;
 3. one closing transaction: the run row, the `integration_metrics` row (action "sync"),
    last_sync_at / last_error on integration_configs (without touching its optimistic-lock version),
    backoff state, and the lease released — together, so a worker that re-checks due-ness after
@@ -21,11 +22,12 @@ and are never deleted by it.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -66,13 +68,15 @@ from .result import (
     SyncStopped,
     TeamNotFound,
 )
-from .upsert import upsert_rows
+from .upsert import UpsertStream
 
 log = logging.getLogger(__name__)
 
 CONFIGS = IntegrationConfig.__table__
 DELETE_CHUNK = 500
 CHECK_EVERY = 100  # items between lease/cancel checks while reading a listing
+CHUNK_ROWS = 250  # rows handed from the reader to the storing side at a time
+_END = object()
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -329,24 +333,33 @@ class SyncRunner:
                         .values(cursors={**(current or {}), **self.cursor_updates}))
 
     # --- storing one object type -----------------------------------------------------------------
-    def _read_ahead(self, read: Callable[[], Iterable[dict[str, Any]]]) -> Future:
-        """Queue a complete read of a listing on the reader thread: (mark, rows). `mark` is taken
-        when the read begins: rows others write from then on are newer than the listing."""
+    def _read_ahead(self, read: Callable[[], Iterable[dict[str, Any]]]) -> "Listing":
+        """Queue a complete read of a listing on the reader thread; its rows are handed over in
+        chunks as they arrive (`Listing.chunks`), so storing starts before the last page is in."""
+        listing = Listing()
 
-        def complete() -> tuple[datetime, list[dict[str, Any]]]:
-            self._check()
-            mark = utcnow()
-            rows = []
-            for n, row in enumerate(read()):  # no transaction open while the provider answers
-                if n % CHECK_EVERY == 0:
-                    self._check()
-                rows.append(row)
-            return mark, rows
+        def complete() -> None:
+            try:
+                self._check()
+                listing.mark = utcnow()
+                chunk: list[dict[str, Any]] = []
+                for n, row in enumerate(read()):  # no lock on a hub table while the provider answers
+                    if n % CHECK_EVERY == 0:
+                        self._check()
+                    chunk.append(row)
+                    if len(chunk) >= CHUNK_ROWS:
+                        listing.put(chunk)
+                        chunk = []
+                listing.put(chunk)
+                listing.put(_END)
+            except BaseException as exc:  # handed to the storing side, which raises it there
+                listing.put(exc)
 
-        return self._reader.submit(complete)
+        self._reader.submit(complete)
+        return listing
 
     def _store(self, name: str, model, key: str, read: Callable[[], Iterable[dict[str, Any]]], *,
-               listing: Future | None = None, scope: list | None = None, only_if=None,
+               listing: "Listing | None" = None, scope: list | None = None, only_if=None,
                after: Callable | None = None) -> None:
         """Store the complete listing of one object type in one transaction.
 
@@ -357,43 +370,51 @@ class SyncRunner:
         for attempt in range(1, self.options.listing_attempts + 1):
             self._check()
             try:
-                ahead, listing = listing or self._read_ahead(read), None  # a second attempt reads again
-                mark, rows = ahead.result()
-                return self._store_once(name, model, key, mark, rows, scope=scope, only_if=only_if, after=after)
+                current, listing = listing or self._read_ahead(read), None  # a second attempt reads again
+                return self._store_once(name, model, key, current, scope=scope, only_if=only_if, after=after)
             except MalformedResponse as exc:
                 if attempt >= self.options.listing_attempts:
                     raise
                 log.info("sync %s/%s: %s in %s; reading the listing again", self.cid, self.provider, exc.code, name)
 
-    def _store_once(self, name: str, model, key: str, mark: datetime, rows: list[dict[str, Any]], *,
+    def _store_once(self, name: str, model, key: str, listing: "Listing", *,
                     scope: list | None, only_if, after: Callable | None) -> None:
         """Upsert every row of the listing, soft-delete the stored rows it lacks (unless the delete
         guard trips), run `after` (discovery mapping, cursors), check the lease, commit.
 
-        The listing is read completely before the transaction begins, so no transaction is open
-        while the provider is slow. Rows others write meanwhile (webhooks) carry a `synced_at` after
-        `mark` and are never soft-deleted by this run.
+        Rows are staged as they arrive (UpsertStream: on PostgreSQL by COPY into a temporary table,
+        which locks nothing of the hub's; otherwise in memory), and reach the table only once the
+        listing is complete, so a listing that fails half-way changes nothing. Rows others write
+        meanwhile (webhooks) carry a `synced_at` after the listing's `mark` and are never soft-deleted
+        by this run.
         """
         table = model.__table__
         key_col = table.c[key]
         self._check()
-        seen = {row[key] for row in rows}
+        seen: set[Any] = set()
         with self.hub.session() as s:
+            stream = UpsertStream(s, model, key_cols=("company_id", key), only_if=only_if)
+            stamp = None
+            for chunk in listing.chunks():
+                self._check()
+                stamp = stamp or utcnow()  # after the listing's mark: the reader has begun
+                for row in chunk:
+                    row.update(company_id=self.cid, synced_at=stamp, deleted_at=None)
+                    seen.add(row[key])
+                stream.add(chunk)
             # What we held before this listing began and it no longer has: remotely deleted.
             live = set(s.scalars(select(key_col).where(table.c.company_id == self.cid, table.c.deleted_at.is_(None),
-                                                       table.c.synced_at < mark, *(scope or []))))
+                                                       table.c.synced_at < listing.mark, *(scope or []))))
             gone = sorted(live - seen)
             if (not self.force_deletes and len(gone) >= self.options.delete_guard_min
                     and len(gone) > self.options.delete_guard_ratio * len(live)):
                 raise DeleteGuardTripped(name, len(gone), len(live))
-            stamp = utcnow()
-            for row in rows:
-                row.update(company_id=self.cid, synced_at=stamp, deleted_at=None)
-            upsert_rows(s, model, rows, key_cols=("company_id", key), only_if=only_if)
+            stream.finish()
+            stamp = stamp or utcnow()
             for start in range(0, len(gone), DELETE_CHUNK):
                 s.execute(update(table).where(table.c.company_id == self.cid,
                                               key_col.in_(gone[start:start + DELETE_CHUNK]),
-                                              table.c.deleted_at.is_(None), table.c.synced_at < mark)
+                                              table.c.deleted_at.is_(None), table.c.synced_at < listing.mark)
                           .values(deleted_at=stamp))
             if after is not None:
                 after(s)
@@ -468,6 +489,27 @@ class SyncRunner:
         return SyncResult(str(self.cid), self.provider, success, records_synced=records, duration_ms=duration_ms,
                           counts=dict(self.counts), error=message, error_code=code, deleted=dict(self.deleted),
                           run_id=self.run_id)
+
+
+class Listing:
+    """One listing being read on the reader thread: its chunks of rows, then its end or its error."""
+
+    def __init__(self) -> None:
+        self.mark: datetime | None = None  # when the read began; set before the first chunk
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+
+    def put(self, item: Any) -> None:
+        self._queue.put(item)
+
+    def chunks(self) -> Iterator[list[dict[str, Any]]]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if item:
+                yield item
 
 
 def _epoch_ms(moment: datetime) -> int:

@@ -289,16 +289,59 @@ def test_next_booking_page_is_requested_while_the_caller_works_through_this_one(
     assert [r["params"]["skip"] for r in calcom_requests(simulator, "/v2/bookings")] == ["0", "100", "200"]
 
 
-def test_a_caller_stopping_early_leaves_at_most_one_request_ahead(client, simulator):
+def test_planned_pages_are_fetched_back_to_back_but_never_more_than_two_ahead(client, simulator):
+    simulator.configure(KEY, bookings=1000)
+    simulator.fault(provider="calcom", path_prefix="/v2/bookings", kind="latency", latency_ms=100)
+    bookings = client.iter_bookings(page_size=100)
+    next(bookings)
+    time.sleep(0.6)  # the caller is busy with the first page; the next two pages come meanwhile
+    assert [r["params"]["skip"] for r in calcom_requests(simulator, "/v2/bookings")] == ["0", "100", "200"]
+    assert len({b["uid"] for b in bookings}) == 999
+    skips = [int(r["params"]["skip"]) for r in calcom_requests(simulator, "/v2/bookings")]
+    assert skips == list(range(0, 1000, 100))  # each page once, none beyond the total
+
+
+def test_a_caller_stopping_early_leaves_at_most_two_requests_ahead(client, simulator):
     simulator.configure(KEY, bookings=1000)
     bookings = client.iter_bookings(page_size=100)
     first = [next(bookings) for _ in range(150)]
     bookings.close()
     assert len({b["uid"] for b in first}) == 150
     time.sleep(0.2)
-    # The page ahead may have been cancelled before it went out; nothing beyond it is ever asked for.
-    assert [r["params"]["skip"] for r in calcom_requests(simulator, "/v2/bookings")] in (["0", "100"],
-                                                                                           ["0", "100", "200"])
+    # Pages ahead may have been cancelled before they went out; nothing beyond them is ever asked for.
+    skips = [int(r["params"]["skip"]) for r in calcom_requests(simulator, "/v2/bookings")]
+    assert skips[:2] == [0, 100] and skips == sorted(skips) and max(skips) <= 300
+
+
+def _paged(pages: dict[int, tuple[int, int]]):
+    """A Cal.com double serving `pages[skip] = (items on the page, totalItems said with it)`."""
+    requested: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        skip, take = int(request.url.params["skip"]), int(request.url.params["take"])
+        requested.append(skip)
+        count, total = pages.get(skip, (0, skip))
+        return httpx.Response(200, json={"status": "success", "data": [{"uid": f"b{skip + i}"} for i in range(count)],
+                                         "pagination": {"totalItems": total, "returnedItems": count,
+                                                        "hasNextPage": skip + take < total}})
+
+    return handler, requested
+
+
+def test_a_listing_that_grows_during_the_scan_is_read_to_its_new_end():
+    handler, requested = _paged({0: (2, 4), 2: (2, 6), 4: (2, 6)})  # two more bookings arrived meanwhile
+    with CalcomClient(KEY, base_url="http://calcom.test", transport=httpx.MockTransport(handler)) as client:
+        uids = [b["uid"] for b in client.iter_bookings(page_size=2)]
+    assert uids == [f"b{i}" for i in range(6)]
+    assert requested == [0, 2, 4]
+
+
+def test_a_listing_that_shrinks_during_the_scan_stops_where_the_server_says():
+    handler, requested = _paged({0: (2, 8), 2: (2, 4)})  # planned four pages; the second says it is the last
+    with CalcomClient(KEY, base_url="http://calcom.test", transport=httpx.MockTransport(handler)) as client:
+        uids = [b["uid"] for b in client.iter_bookings(page_size=2)]
+    assert uids == ["b0", "b1", "b2", "b3"]  # pages fetched ahead are dropped, not yielded
+    assert requested[:2] == [0, 2] and set(requested) <= {0, 2, 4, 6}
 
 
 def test_truncated_booking_page(client, simulator):

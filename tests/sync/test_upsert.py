@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from integhub.models import RetellCall, utcnow
 from integhub.services.companies import create_company
 from integhub.sync.normalize import call_from_api
-from integhub.sync.upsert import UpsertResult, upsert_rows
+from integhub.sync.upsert import UpsertResult, UpsertStream, upsert_rows
 from tests.conftest import postgres_only
 
 KEY = ("company_id", "call_id")
@@ -122,8 +122,9 @@ def test_large_listings_on_postgresql_go_through_copy_with_the_same_outcome(hub,
         return outcomes, written_rows()
 
     copies = []
-    real_copy = upsert_module._upsert_via_copy
-    monkeypatch.setattr(upsert_module, "_upsert_via_copy", lambda *a, **k: copies.append(1) or real_copy(*a, **k))
+    real_merge = upsert_module.UpsertStream._merge_staging
+    monkeypatch.setattr(upsert_module.UpsertStream, "_merge_staging",
+                        lambda self: copies.append(1) or real_merge(self))
     by_statements = run(10**9)
     assert copies == []
     by_copy = run(1)
@@ -131,3 +132,30 @@ def test_large_listings_on_postgresql_go_through_copy_with_the_same_outcome(hub,
     assert by_copy == by_statements
     assert by_copy[0] == [UpsertResult(30, 30), UpsertResult(40, 10)]
     assert by_copy[1][5][4]["transcript"].startswith("Agent:\tHallo\\n 5\nUser: \"Grüß")
+
+
+def test_a_stream_fed_in_chunks_keeps_the_last_row_of_a_repeated_key(hub, company_id):
+    """Chunks as a listing delivers them; on PostgreSQL the rows go by COPY from the second chunk on,
+    and a key repeated across chunks (already staged) still ends with its last row."""
+    first, second = calls(company_id, 5), calls(company_id, 5, start=3)
+    second[0]["agent_id"] = "agent_last"  # call_000003, also in the first chunk
+    with hub.session() as s:
+        stream = UpsertStream(s, RetellCall, key_cols=KEY, copy_min_rows=4)
+        stream.add(first)
+        stream.add(second)
+        assert stream.finish() == UpsertResult(8, 8)
+    rows = stored(hub, company_id)
+    assert sorted(rows) == [f"call_{i:06d}" for i in range(8)]
+    assert rows["call_000003"][2] == "agent_last" and rows["call_000002"][2] == "agent_a"
+
+
+@postgres_only
+def test_nothing_reaches_the_table_before_finish_and_a_rollback_leaves_no_staging(hub, company_id):
+    with pytest.raises(RuntimeError), hub.session() as s:
+        stream = UpsertStream(s, RetellCall, key_cols=KEY, copy_min_rows=2)
+        stream.add(calls(company_id, 10))
+        assert s.scalar(select(func.count()).select_from(RetellCall)) == 0  # staged only
+        raise RuntimeError("the listing failed half-way")
+    assert stored(hub, company_id) == {}
+    with hub.session() as s:
+        assert s.execute(text("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'integhub_upsert_staging_%'")).scalar() == 0
