@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -189,13 +190,35 @@ class CalcomClient:
         return list(self._iter_take_skip("/v2/webhooks", LIST_MAX_TAKE))
 
     def create_webhook(self, *, subscriber_url: str, triggers: list[str], secret: str, active: bool = True) -> dict:
-        unknown = sorted(set(triggers) - WEBHOOK_TRIGGERS)
-        if unknown or not triggers:
-            raise ValueError(f"unknown or missing Cal.com webhook triggers: {unknown}")
+        _check_triggers(triggers)
         payload = {"subscriberUrl": subscriber_url, "triggers": list(triggers), "active": active, "secret": secret}
         # Not idempotent: retry only a 429, where Cal.com certainly did not create anything.
         return self._request("POST", "/v2/webhooks", json=payload, expect=dict,
                              retry_if=lambda e: isinstance(e, RateLimited))["data"]
+
+    def update_webhook(self, webhook_id: str, *, subscriber_url: str | None = None, triggers: list[str] | None = None,
+                       secret: str | None = None, active: bool | None = None) -> dict:
+        """PATCH /v2/webhooks/{webhookId} (UpdateWebhookInputDto: every field optional; only the
+        given ones are sent). Returns the webhook as Cal.com now has it. Idempotent (the same body
+        twice gives the same webhook), so transient failures are retried."""
+        payload: dict[str, Any] = {}
+        if subscriber_url is not None:
+            payload["subscriberUrl"] = subscriber_url
+        if triggers is not None:
+            _check_triggers(triggers)
+            payload["triggers"] = list(triggers)
+        if active is not None:
+            payload["active"] = bool(active)
+        if secret is not None:
+            payload["secret"] = secret
+        if not payload:
+            raise ValueError("nothing to update on the Cal.com webhook")
+        return self._request("PATCH", _webhook_path(webhook_id), json=payload, expect=dict)["data"]
+
+    def delete_webhook(self, webhook_id: str) -> dict:
+        """DELETE /v2/webhooks/{webhookId}; returns the deleted webhook. A webhook that is already
+        gone raises `NotFound` (also when a retried DELETE finds its first attempt succeeded)."""
+        return self._request("DELETE", _webhook_path(webhook_id), expect=dict)["data"]
 
     # --- plumbing --------------------------------------------------------------------------------
     def _iter_take_skip(self, path: str, take: int) -> Iterator[dict]:
@@ -258,6 +281,20 @@ class CalcomClient:
 
     def _scrub(self, error: ProviderError) -> None:
         errors.scrub_secret(error, self._api_key)
+
+
+def _check_triggers(triggers: list[str]) -> None:
+    unknown = sorted(set(triggers) - WEBHOOK_TRIGGERS)
+    if unknown or not triggers:
+        raise ValueError(f"unknown or missing Cal.com webhook triggers: {unknown}")
+
+
+def _webhook_path(webhook_id: str) -> str:
+    """`webhookId` is a string path parameter (a UUID in Cal.com's database, calcom-api.md §2.5)."""
+    text = str(webhook_id).strip()
+    if not text:
+        raise ValueError("empty Cal.com webhook id")
+    return "/v2/webhooks/" + quote(text, safe="")
 
 
 def _iso_utc(moment: datetime) -> str:

@@ -338,7 +338,9 @@ def list_webhooks(req: SimRequest, state: SimulatorState, account: Account) -> S
     return _success([dict(h) for h in account.calcom_webhooks[skip: skip + take]])
 
 
-def create_webhook(req: SimRequest, state: SimulatorState, account: Account) -> SimResponse:
+def _webhook_body(req: SimRequest, *, create: bool) -> dict[str, Any]:
+    """CreateWebhookInputDto (create) or UpdateWebhookInputDto (every field optional), validated
+    like Nest's ValidationPipe: 400 with one entry per offending property."""
     try:
         body = json.loads(req.body or b"null")
     except ValueError:
@@ -347,12 +349,14 @@ def create_webhook(req: SimRequest, state: SimulatorState, account: Account) -> 
     if not isinstance(body, dict):
         body = {}
         errors.append({"property": "body", "constraints": {"isObject": "body must be an object"}})
-    if not isinstance(body.get("subscriberUrl"), str) or not body.get("subscriberUrl"):
+    if (create or "subscriberUrl" in body) and (not isinstance(body.get("subscriberUrl"), str)
+                                                 or not body.get("subscriberUrl")):
         errors.append({"property": "subscriberUrl", "constraints": {"isString": "subscriberUrl must be a string"}})
-    if not isinstance(body.get("active"), bool):
+    if (create or "active" in body) and not isinstance(body.get("active"), bool):
         errors.append({"property": "active", "constraints": {"isBoolean": "active must be a boolean value"}})
     triggers = body.get("triggers")
-    if not isinstance(triggers, list) or not all(t in WEBHOOK_TRIGGERS for t in triggers):
+    if (create or "triggers" in body) and (
+            not isinstance(triggers, list) or not all(t in WEBHOOK_TRIGGERS for t in triggers)):
         errors.append({"property": "triggers", "constraints": {
             "isEnum": "each value in triggers must be one of the following values: " + ", ".join(sorted(WEBHOOK_TRIGGERS))}})
     for optional in ("secret", "payloadTemplate"):
@@ -360,11 +364,16 @@ def create_webhook(req: SimRequest, state: SimulatorState, account: Account) -> 
             errors.append({"property": optional, "constraints": {"isString": f"{optional} must be a string"}})
     if errors:
         raise HTTPError(400, details={"errors": errors})
+    return body
+
+
+def create_webhook(req: SimRequest, state: SimulatorState, account: Account) -> SimResponse:
+    body = _webhook_body(req, create=True)
     hook = {
         "id": new_webhook_id(),  # a UUID string, although the spec says number (calcom-api.md §6 #2)
         "userId": account.user_id(0),
         "subscriberUrl": body["subscriberUrl"],
-        "triggers": list(triggers),
+        "triggers": list(body["triggers"]),
         "active": body["active"],
         "payloadTemplate": body.get("payloadTemplate"),
         "secret": body.get("secret"),
@@ -372,6 +381,38 @@ def create_webhook(req: SimRequest, state: SimulatorState, account: Account) -> 
     with state.lock:
         account.calcom_webhooks.append(hook)
     return _success(dict(hook), status=201)
+
+
+def _own_webhook(state: SimulatorState, account: Account, webhook_id: str) -> dict[str, Any]:
+    """The key owner's webhook; 403 for someone else's (Cal.com's IsUserWebhookGuard), 404 when none."""
+    for hook in account.calcom_webhooks:
+        if hook["id"] == webhook_id:
+            return hook
+    if any(h["id"] == webhook_id for a in list(state.accounts.values()) for h in a.calcom_webhooks):
+        raise HTTPError(403, "Forbidden resource")
+    raise HTTPError(404, f"Webhook ({webhook_id}) not found")
+
+
+def get_webhook(req: SimRequest, state: SimulatorState, account: Account, webhook_id: str) -> SimResponse:
+    with state.lock:
+        return _success(dict(_own_webhook(state, account, webhook_id)))
+
+
+def update_webhook(req: SimRequest, state: SimulatorState, account: Account, webhook_id: str) -> SimResponse:
+    body = _webhook_body(req, create=False)
+    with state.lock:
+        hook = _own_webhook(state, account, webhook_id)
+        for field in ("subscriberUrl", "triggers", "active", "payloadTemplate", "secret"):
+            if field in body:
+                hook[field] = list(body[field]) if field == "triggers" else body[field]
+        return _success(dict(hook))
+
+
+def delete_webhook(req: SimRequest, state: SimulatorState, account: Account, webhook_id: str) -> SimResponse:
+    with state.lock:
+        hook = _own_webhook(state, account, webhook_id)
+        account.calcom_webhooks.remove(hook)
+        return _success(dict(hook))
 
 
 ROUTES: list[tuple[str, re.Pattern[str], Callable[..., SimResponse]]] = [
@@ -384,6 +425,9 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., SimResponse]]] = [
     ("GET", re.compile(r"/v2/teams/(?P<team_id>\d+)/bookings"), team_bookings),
     ("GET", re.compile(r"/v2/webhooks"), list_webhooks),
     ("POST", re.compile(r"/v2/webhooks"), create_webhook),
+    ("GET", re.compile(r"/v2/webhooks/(?P<webhook_id>[^/]+)"), get_webhook),
+    ("PATCH", re.compile(r"/v2/webhooks/(?P<webhook_id>[^/]+)"), update_webhook),
+    ("DELETE", re.compile(r"/v2/webhooks/(?P<webhook_id>[^/]+)"), delete_webhook),
 ]
 
 

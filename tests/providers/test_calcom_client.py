@@ -148,7 +148,62 @@ def test_webhooks_create_and_list(client, simulator):
 def test_webhook_triggers_outside_the_enum_are_refused_before_sending(client, simulator):
     with pytest.raises(ValueError):
         client.create_webhook(subscriber_url="https://x", triggers=["BOOKING_CONFIRMED"], secret="s")
+    with pytest.raises(ValueError):
+        client.update_webhook("wh_1", triggers=["BOOKING_COMPLETED"])
+    with pytest.raises(ValueError):
+        client.update_webhook("wh_1")  # an empty PATCH would change nothing
+    with pytest.raises(ValueError):
+        client.delete_webhook(" ")
     assert calcom_requests(simulator) == []
+
+
+def test_webhook_update_sends_only_the_given_fields(client, simulator):
+    hook = client.create_webhook(subscriber_url="https://hub.example/api/calcom/webhook/c1",
+                                 triggers=["BOOKING_CREATED"], secret="whsec-old", active=False)
+    updated = client.update_webhook(hook["id"], secret="whsec-new", active=True,
+                                    triggers=["BOOKING_CREATED", "BOOKING_CANCELLED"])
+    assert updated["id"] == hook["id"] and updated["active"] is True
+    assert updated["triggers"] == ["BOOKING_CREATED", "BOOKING_CANCELLED"]
+    assert updated["subscriberUrl"] == hook["subscriberUrl"]  # not sent, so unchanged
+    [stored] = simulator.webhooks()["calcom"]
+    assert stored["secret"] == "whsec-new"
+    [patch] = [r for r in calcom_requests(simulator) if r["method"] == "PATCH"]
+    assert patch["path"] == f"/v2/webhooks/{hook['id']}"
+    assert patch["body"] == {"triggers": ["BOOKING_CREATED", "BOOKING_CANCELLED"], "active": True,
+                             "secret": "REDACTED"}
+    assert "cal-api-version" not in patch["headers"]
+
+
+def test_webhook_delete_removes_it_and_a_second_delete_is_not_found(client, simulator):
+    keep = client.create_webhook(subscriber_url="https://hub.example/a", triggers=["BOOKING_CREATED"], secret="s1")
+    gone = client.create_webhook(subscriber_url="https://hub.example/b", triggers=["BOOKING_CREATED"], secret="s2")
+    deleted = client.delete_webhook(gone["id"])
+    assert deleted["id"] == gone["id"]
+    assert [h["id"] for h in client.webhooks()] == [keep["id"]]
+    with pytest.raises(NotFound):
+        client.delete_webhook(gone["id"])
+    with pytest.raises(NotFound):
+        client.update_webhook(gone["id"], active=False)
+
+
+def test_someone_elses_webhook_is_forbidden(client, simulator):
+    with CalcomClient("cal_live_someone_else_000000000000", base_url=simulator.url) as other:
+        theirs = other.create_webhook(subscriber_url="https://elsewhere/x", triggers=["BOOKING_CREATED"], secret="s")
+    with pytest.raises(Forbidden):
+        client.delete_webhook(theirs["id"])
+    with pytest.raises(Forbidden):
+        client.update_webhook(theirs["id"], secret="hijack")
+    assert simulator.webhooks()["calcom"][0]["secret"] == "s"
+
+
+def test_webhook_update_and_delete_are_retried_after_a_server_error(client, simulator):
+    hook = client.create_webhook(subscriber_url="https://x/y", triggers=["BOOKING_CREATED"], secret="s")
+    simulator.fault(provider="calcom", path_prefix="/v2/webhooks/", method="PATCH", kind="status", status=502, count=1)
+    assert client.update_webhook(hook["id"], secret="t")["id"] == hook["id"]  # the same body twice is harmless
+    simulator.fault(provider="calcom", path_prefix="/v2/webhooks/", method="DELETE", kind="status", status=503, count=1)
+    client.delete_webhook(hook["id"])
+    assert simulator.webhooks()["calcom"] == []
+    assert [r["status"] for r in calcom_requests(simulator) if r["method"] in ("PATCH", "DELETE")] == [502, 200, 503, 200]
 
 
 def test_base_url_from_environment(simulator, monkeypatch):

@@ -180,9 +180,14 @@ def calcom_session(simulator):
 
         list(client.iter_bookings(after_start=datetime.now(timezone.utc) - timedelta(days=90)))
         list(client.iter_bookings(team_id=team["id"]))
-        client.create_webhook(subscriber_url="https://hub.example/api/calcom/webhook/x",
-                              triggers=["BOOKING_CREATED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED"],
-                              secret="contract-secret")
+        hook = client.create_webhook(subscriber_url="https://hub.example/api/calcom/webhook/x",
+                                     triggers=["BOOKING_CREATED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED"],
+                                     secret="contract-secret")
+        client.update_webhook(hook["id"], triggers=["BOOKING_CREATED", "BOOKING_CANCELLED"], secret="rotated",
+                              active=True)
+        stale = client.create_webhook(subscriber_url="https://hub.example/api/calcom/webhook/x",
+                                      triggers=["BOOKING_CREATED"], secret="stale")
+        client.delete_webhook(stale["id"])
         client.webhooks()
     return simulator.requests("calcom"), transport.exchanges
 
@@ -214,15 +219,18 @@ def test_every_calcom_request_matches_the_spec(calcom_session):
         if "Authorization" in declared and declared["Authorization"].get("required"):
             if request["headers"].get("authorization") != "Bearer REDACTED":
                 problems.append(f"{template}: Authorization missing")
-        if request["method"] == "POST":
+        if request["method"] in ("POST", "PATCH"):
             body_schema = operation["requestBody"]["content"]["application/json"]["schema"]
-            problems += check(request["body"], body_schema, f"POST {template} body")
+            problems += check(request["body"], body_schema, f"{request['method']} {template} body")
+        elif (operation.get("requestBody") or {}).get("required"):
+            problems.append(f"{request['method']} {template}: required body missing")
     assert problems == []
     assert used == {
         ("GET", "/v2/me"), ("GET", "/v2/event-types"), ("GET", "/v2/teams"),
         ("GET", "/v2/teams/{teamId}/event-types"), ("GET", "/v2/teams/{teamId}/memberships"),
         ("GET", "/v2/bookings"), ("GET", "/v2/teams/{teamId}/bookings"),
         ("POST", "/v2/webhooks"), ("GET", "/v2/webhooks"),
+        ("PATCH", "/v2/webhooks/{webhookId}"), ("DELETE", "/v2/webhooks/{webhookId}"),
     }
 
 

@@ -164,6 +164,30 @@ def test_calcom_webhooks_persist(sim, http):
     assert http.get("/_sim/webhooks").json()["calcom"][0]["id"] == hook_id
 
 
+def test_calcom_webhooks_update_and_delete(sim, http):
+    auth = {"Authorization": f"Bearer {CAL}"}
+    hook_id = http.post("/v2/webhooks", headers=auth, json={"subscriberUrl": "https://hub/x", "triggers": ["BOOKING_CREATED"],
+                                                           "active": False, "secret": "s"}).json()["data"]["id"]
+    patched = http.patch(f"/v2/webhooks/{hook_id}", headers=auth, json={"active": True, "secret": "t"})
+    assert patched.status_code == 200
+    data = patched.json()["data"]
+    assert (data["id"], data["active"], data["subscriberUrl"], data["triggers"]) == (
+        hook_id, True, "https://hub/x", ["BOOKING_CREATED"])  # fields not sent stay as they were
+    assert http.get("/_sim/webhooks").json()["calcom"][0]["secret"] == "t"
+    assert cal(http, f"/v2/webhooks/{hook_id}").json()["data"]["active"] is True
+    bad = http.patch(f"/v2/webhooks/{hook_id}", headers=auth, json={"triggers": ["BOOKING_COMPLETED"], "active": "yes"})
+    assert bad.status_code == 400
+    assert {e["property"] for e in bad.json()["error"]["details"]["errors"]} == {"triggers", "active"}
+    foreign = http.delete(f"/v2/webhooks/{hook_id}", headers={"Authorization": "Bearer cal_other"})
+    assert foreign.status_code == 403
+    deleted = http.delete(f"/v2/webhooks/{hook_id}", headers=auth)
+    assert deleted.status_code == 200 and deleted.json()["data"]["id"] == hook_id
+    assert cal(http, "/v2/webhooks").json()["data"] == []
+    again = http.delete(f"/v2/webhooks/{hook_id}", headers=auth)
+    assert again.status_code == 404 and again.json()["error"]["code"] == "NotFoundException"
+    assert http.patch(f"/v2/webhooks/{hook_id}", headers=auth, json={"active": True}).status_code == 404
+
+
 # --- Retell behaviour --------------------------------------------------------------------------
 def test_retell_auth_and_error_body(sim, http):
     missing = ret(http, "GET", "/get-api-key-info", key=None)
