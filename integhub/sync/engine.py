@@ -258,9 +258,7 @@ class SyncRunner:
         self._store("bookings", CalcomBooking, "uid", read_bookings, listing=listings["bookings"],
                     scope=[bookings.start_at >= after_start],
                     # A webhook may already have stored a newer state than this listing saw.
-                    only_if=lambda table, new: (table.c.remote_updated_at.is_(None)
-                                                | new.remote_updated_at.is_(None)
-                                                | (table.c.remote_updated_at <= new.remote_updated_at)))
+                    only_if=normalize.booking_not_older)
         self._step_done("bookings")
 
     # --- Retell ----------------------------------------------------------------------------------
@@ -298,7 +296,7 @@ class SyncRunner:
         self._store("calls", RetellCall, "call_id", read_calls, listing=calls_listing,
                     scope=[calls.start_timestamp_ms >= start_ms],
                     # A webhook may already have stored a later stage of the call (ended, analyzed).
-                    only_if=lambda table, new: table.c.stage <= new.stage, after=save_cursor)
+                    only_if=normalize.call_stage_not_earlier, after=save_cursor)
         self._step_done("calls")
 
     def _calls_window_start(self, now: datetime) -> tuple[int, int | None]:

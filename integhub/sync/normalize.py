@@ -10,8 +10,10 @@ References: ../shared/reference/calcom-api.md §2.2–2.4 and §4, retell-api.md
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from sqlalchemy import or_
 
 BOOKING_STATUSES = ("accepted", "cancelled", "rejected", "pending")
 # Webhook triggers that say what the booking's status now is, whatever the payload's `status` says.
@@ -36,36 +38,63 @@ _STAGE_FOR_EVENT = {"call_started": STAGE_ONGOING, "call_ended": STAGE_ENDED, "c
                     "transfer_ended": STAGE_ONGOING}
 
 
+_ZERO = timedelta(0)
+_EPOCH = datetime(1970, 1, 1)
+
+
+# --- which stored rows a newer write may overwrite (`only_if` of integhub.sync.upsert) ----------------
+def booking_not_older(stored, incoming):
+    """Update only with a booking state at least as new as the stored one (unknown times do not
+    block): a late webhook or a listing read before a webhook arrived never wins over newer data."""
+    return or_(stored.c.remote_updated_at.is_(None), incoming.remote_updated_at.is_(None),
+               stored.c.remote_updated_at <= incoming.remote_updated_at)
+
+
+def call_stage_not_earlier(stored, incoming):
+    """Update only with a call at the same or a later stage (ended, analyzed)."""
+    return stored.c.stage <= incoming.stage
+
+
 # --- small parsers ---------------------------------------------------------------------------------
 def parse_iso(value: Any) -> datetime | None:
     """ISO 8601 (with `Z` or an offset) → naive UTC; a naive value is taken as UTC. Bad input → None."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        moment = datetime.fromisoformat(value)  # the common case: "2026-09-26T11:30:00.000Z"
     except ValueError:
-        return None
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
     if moment.tzinfo is not None:
+        if moment.utcoffset() == _ZERO:
+            return moment.replace(tzinfo=None)
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment
 
 
 def from_epoch_ms(value: Any) -> datetime | None:
-    """Epoch milliseconds → naive UTC."""
+    """Epoch milliseconds → naive UTC (exact: no float rounding of the milliseconds)."""
     ms = _int(value)
     if ms is None:
         return None
     try:
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).replace(tzinfo=None)
-    except (OverflowError, OSError, ValueError):
+        return _EPOCH + timedelta(milliseconds=ms)
+    except OverflowError:
         return None
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:  # the common case first; bool is a subclass of int and is refused below
+        return value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value
+        return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
@@ -77,7 +106,7 @@ def _str(value: Any, limit: int | None = None) -> str | None:
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
-    return text[:limit] if limit else text
+    return text[:limit] if limit and len(text) > limit else text
 
 
 def _first_attendee(item: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,13 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.orm import Session
 
 from ..models import CalcomBooking, RetellCall, utcnow
-from ..sync.normalize import booking_from_webhook, call_from_webhook, parse_iso
+from ..sync.normalize import (
+    booking_from_webhook,
+    booking_not_older,
+    call_from_webhook,
+    call_stage_not_earlier,
+    parse_iso,
+)
 from ..sync.upsert import upsert_rows
 
 RETELL_CALL_EVENTS = frozenset({"call_started", "call_ended", "call_analyzed", "transcript_updated",
@@ -90,7 +96,7 @@ def process_retell(session: Session, company_id: uuid.UUID, parsed: RetellEvent)
     row = call_from_webhook(parsed.event, parsed.obj)
     row.update(company_id=company_id, synced_at=utcnow(), deleted_at=None)
     result = upsert_rows(session, RetellCall, [row], key_cols=("company_id", "call_id"),
-                         only_if=lambda stored, incoming: stored.c.stage <= incoming.stage)
+                         only_if=call_stage_not_earlier)
     return result.written
 
 
@@ -120,18 +126,12 @@ def parse_calcom(text: str) -> CalcomEvent:
     return CalcomEvent(trigger, payload, created_at, uid)
 
 
-def _not_older(stored, incoming):
-    """Update only with a state at least as new as the stored one (unknown times do not block)."""
-    return or_(stored.c.remote_updated_at.is_(None), incoming.remote_updated_at.is_(None),
-               stored.c.remote_updated_at <= incoming.remote_updated_at)
-
-
 def process_calcom(session: Session, company_id: uuid.UUID, parsed: CalcomEvent) -> int:
     if parsed.trigger not in CALCOM_BOOKING_TRIGGERS:
         return 0
     row = booking_from_webhook(parsed.payload, parsed.trigger, created_at=parsed.created_at)
     row.update(company_id=company_id, synced_at=utcnow(), deleted_at=None)
-    written = upsert_rows(session, CalcomBooking, [row], key_cols=("company_id", "uid"), only_if=_not_older).written
+    written = upsert_rows(session, CalcomBooking, [row], key_cols=("company_id", "uid"), only_if=booking_not_older).written
     old_uid = _id(parsed.payload.get("rescheduleUid"))
     if parsed.trigger == "BOOKING_RESCHEDULED" and old_uid and old_uid != row["uid"]:
         # The rescheduled booking gets a new uid; the original one is cancelled at Cal.com.
