@@ -18,10 +18,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Webhook id at Cal.com: {id}",
     },
     "webhooks.other_hooks": {
-        "de": "Hinweis: Bei Cal.com gibt es weitere Webhooks mit derselben URL ({ids}). Ihre Zustellungen werden "
-              "abgelehnt (falsche Signatur); bitte in Cal.com löschen.",
-        "en": "Note: Cal.com has other webhooks with the same URL ({ids}). Their deliveries are refused "
-              "(wrong signature); please delete them in Cal.com.",
+        "de": "Hinweis: Bei Cal.com gibt es weitere Webhooks mit derselben URL ({ids}), die sich nicht löschen "
+              "ließen. Ihre Zustellungen werden abgelehnt (falsche Signatur); bitte in Cal.com löschen oder "
+              "erneut registrieren.",
+        "en": "Note: Cal.com has other webhooks with the same URL ({ids}) that could not be deleted. Their "
+              "deliveries are refused (wrong signature); please delete them in Cal.com or register again.",
+    },
+    "webhooks.removed_hooks": {
+        "de": "Veraltete Webhooks mit derselben URL bei Cal.com gelöscht: {ids}",
+        "en": "Stale webhooks with the same URL deleted at Cal.com: {ids}",
+    },
+    "webhooks.repaired": {
+        "de": "Der Webhook war bei Cal.com deaktiviert oder unvollständig und wurde wieder eingeschaltet "
+              "(alle Buchungsereignisse).",
+        "en": "The webhook was switched off or incomplete at Cal.com and has been switched on again "
+              "(every booking event).",
+    },
+    "webhooks.concurrent": {
+        "de": "Gleichzeitig wurde der Webhook an anderer Stelle registriert; diese Registrierung bleibt in Kraft. "
+              "Bitte den Status prüfen.",
+        "en": "The webhook was registered elsewhere at the same time; that registration stays in force. "
+              "Please check the status.",
     },
     "webhooks.local_url": {
         "de": "Warnung: Die Webhook-URL zeigt auf diesen Rechner; {provider} kann sie nicht erreichen. "

@@ -7,12 +7,16 @@ Registration (contract.md, `webhooks register`):
   the booking triggers and a freshly generated secret, stored encrypted in
   integration_configs.webhook_secret (a Core UPDATE: the admin form's `version` is not bumped, so an
   open form does not get a spurious conflict). Registering again when our webhook is still there
-  changes nothing.
+  changes nothing; a stale webhook with the same URL (one whose secret the hub does not hold) is
+  replaced: the new one is created and its secret stored first, then the stale one is deleted
+  (DELETE /v2/webhooks/{id}). See `_register_calcom`.
 - Retell: PATCH /update-agent/<agent> setting webhook_url `$INTEGHUB_PUBLIC_URL/api/retell/webhook`
   (agent: the argument or the config's default agent). Retell signs with the API key, so no secret.
 """
 from __future__ import annotations
 
+import hmac
+import logging
 import secrets
 import uuid
 from contextlib import closing
@@ -23,13 +27,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 
-from ..crypto import context_for, fingerprint
+from ..crypto import CryptoError, context_for, fingerprint
 from ..db import Hub
 from ..errors import HubError, NotFound
 from ..i18n import t
 from ..models import IntegrationConfig, IntegrationMetric, RetellAgent, utcnow
 from ..models_webhooks import REPLAYABLE, WebhookInbox, WebhookRegistration
 from ..providers import get_provider
+from ..providers.errors import NotFound as ProviderNotFound
+from ..providers.errors import ProviderError
 from ..redaction import remember_secret
 from ..sync.upsert import upsert_rows
 from ..validation import normalize_remote_id
@@ -47,6 +53,8 @@ CALCOM_TRIGGERS = ("BOOKING_CREATED", "BOOKING_RESCHEDULED", "BOOKING_CANCELLED"
                    "BOOKING_REJECTED", "BOOKING_PAYMENT_INITIATED", "BOOKING_PAID", "BOOKING_NO_SHOW_UPDATED")
 CALCOM_TARGET = "account"
 REPLAY_MIN_AGE = timedelta(seconds=60)  # a pending row younger than this may still be in flight
+
+log = logging.getLogger(__name__)
 
 
 def webhook_url(hub: Hub, company_id: uuid.UUID, provider: str) -> str:
@@ -71,7 +79,9 @@ class Registration:
     remote_id: str | None = None  # Cal.com webhook id
     agent_id: str | None = None
     triggers: list[str] = field(default_factory=list)
-    other_hooks: list[str] = field(default_factory=list)  # Cal.com webhooks with our URL we did not make
+    other_hooks: list[str] = field(default_factory=list)  # Cal.com webhooks with our URL that could not be removed
+    repaired: bool = False  # Cal.com: the hub's webhook was switched on again / given every booking trigger
+    removed_hooks: list[str] = field(default_factory=list)  # Cal.com: stale webhooks with our URL, deleted
 
     @property
     def url_is_local(self) -> bool:
@@ -90,6 +100,10 @@ class Registration:
             lines.append(t("webhooks.registered_agent", lang, agent=self.agent_id))
         if self.remote_id:
             lines.append(t("webhooks.registered_id", lang, id=self.remote_id))
+        if self.repaired:
+            lines.append(t("webhooks.repaired", lang))
+        if self.removed_hooks:
+            lines.append(t("webhooks.removed_hooks", lang, ids=", ".join(self.removed_hooks)))
         if self.other_hooks:
             lines.append(t("webhooks.other_hooks", lang, ids=", ".join(self.other_hooks)))
         if self.url_is_local:
@@ -125,39 +139,154 @@ def _save_registration(session, cid: uuid.UUID, provider: str, target: str, url:
 
 
 def _register_calcom(hub: Hub, cid: uuid.UUID, api_key: str, *, actor: str, timeout: float) -> Registration:
+    """Make sure exactly one Cal.com webhook with the hub's URL exists and that the hub can verify it.
+
+    - The hub's webhook is there and Cal.com signs with the stored secret: nothing changes (if it was
+      switched off or lacks booking triggers, PATCH turns it on again; the secret stays).
+    - Otherwise (no webhook, or none whose secret the hub holds: a stale one from an earlier
+      registration or another installation): POST a new webhook with a new secret, store the secret
+      only after Cal.com accepted it, then DELETE the stale ones. While both exist Cal.com sends every
+      event to both, signed with each one's secret, so exactly one delivery verifies before and after
+      the switch (the inbox stores it once). If storing fails, the new webhook is deleted again and
+      the old state stays as it was.
+    Any other webhook with the hub's URL is deleted: its deliveries could never be verified."""
     url = webhook_url(hub, cid, "calcom")
     with hub.session() as s:
         current = s.get(WebhookRegistration, (cid, "calcom", CALCOM_TARGET))
         current_id = current.remote_id if current is not None and current.url == url else None
-        has_secret = bool(s.scalar(select(IntegrationConfig.webhook_secret).where(
-            IntegrationConfig.company_id == cid, IntegrationConfig.provider == "calcom")))
+        stored_token = _stored_token(s, cid)
+    stored_secret = _decrypt_webhook_secret(hub, cid, stored_token)
+    triggers = list(CALCOM_TRIGGERS)
     with closing(get_provider("calcom").client(api_key, timeout=timeout)) as client:
         ours = [h for h in client.webhooks() if h.get("subscriberUrl") == url]
-        for hook in ours:
-            if current_id and has_secret and str(hook.get("id")) == current_id and hook.get("active", True) \
-                    and set(CALCOM_TRIGGERS) <= set(hook.get("triggers") or []):
-                others = [str(h.get("id")) for h in ours if str(h.get("id")) != current_id]
-                return Registration(str(cid), "calcom", url, False, current_id, triggers=list(CALCOM_TRIGGERS),
-                                    other_hooks=others)
+        keep = _verifiable_hook(ours, current_id, stored_secret)
+        if keep is not None:
+            remote_id = str(keep["id"])
+            repaired = not keep.get("active", True) or not set(triggers) <= set(keep.get("triggers") or [])
+            if repaired:
+                client.update_webhook(remote_id, triggers=triggers, active=True)
+            removed, left = _remove_hooks(client, [h for h in ours if h is not keep])
+            if repaired or removed or remote_id != current_id:
+                with hub.session() as s:
+                    _save_registration(s, cid, "calcom", CALCOM_TARGET, url, remote_id, actor)
+                    record_audit(s, actor=actor, action="webhook.updated", company_id=cid, provider="calcom",
+                                 details={"url": url, "webhook_id": remote_id, "repaired": repaired,
+                                          "removed_hooks": removed, "other_hooks": left})
+            return Registration(str(cid), "calcom", url, repaired or bool(removed), remote_id, triggers=triggers,
+                                other_hooks=left, repaired=repaired, removed_hooks=removed)
+
         secret = secrets.token_urlsafe(32)
         remember_secret(secret)
-        created = client.create_webhook(subscriber_url=url, triggers=list(CALCOM_TRIGGERS), secret=secret)
-    remote_id = str(created.get("id")) if created.get("id") is not None else None
-    others = [str(h.get("id")) for h in ours if str(h.get("id")) != remote_id]
-    with hub.session() as s:
-        result = s.execute(
-            update(IntegrationConfig.__table__)
-            .where(IntegrationConfig.__table__.c.company_id == cid, IntegrationConfig.__table__.c.provider == "calcom")
-            .values(webhook_secret=hub.keyring.encrypt(secret, context_for(cid, "calcom", "webhook_secret")))
-        )
-        if result.rowcount != 1:
+        created = client.create_webhook(subscriber_url=url, triggers=triggers, secret=secret)
+        remote_id = str(created.get("id") or "")
+        try:
+            if not remote_id:  # without an id it could never be replaced or removed later
+                raise HubError("webhooks.not_applied", provider="Cal.com")
+            _store_calcom_secret(hub, cid, stored_token, stored_secret, secret, url, remote_id, actor,
+                                 details={"url": url, "webhook_id": remote_id, "triggers": triggers,
+                                          "replaces": [str(h.get("id")) for h in ours]})
+        except BaseException:
+            if remote_id:  # the old state stays in force: take the new webhook back
+                _remove_hooks(client, [created])
+            raise
+        removed, left = _remove_hooks(client, ours)
+        if removed or left:
+            with hub.session() as s:
+                record_audit(s, actor=actor, action="webhook.updated", company_id=cid, provider="calcom",
+                             details={"url": url, "webhook_id": remote_id, "removed_hooks": removed,
+                                      "other_hooks": left})
+    return Registration(str(cid), "calcom", url, True, remote_id, triggers=triggers, other_hooks=left,
+                        removed_hooks=removed)
+
+
+CONFIGS = IntegrationConfig.__table__
+
+
+def _stored_token(session, cid: uuid.UUID) -> str | None:
+    return session.scalar(select(CONFIGS.c.webhook_secret).where(CONFIGS.c.company_id == cid,
+                                                                 CONFIGS.c.provider == "calcom"))
+
+
+def _decrypt_webhook_secret(hub: Hub, cid: uuid.UUID, token: str | None) -> str | None:
+    """The stored secret, or None when there is none or the key ring cannot read it (then the hub
+    cannot verify deliveries anyway, so the webhook needs a new one)."""
+    if not token:
+        return None
+    try:
+        value = hub.keyring.decrypt(token, context_for(cid, "calcom", "webhook_secret"))
+    except CryptoError:
+        return None
+    remember_secret(value)
+    return value
+
+
+def _verifiable_hook(ours: list[dict[str, Any]], current_id: str | None,
+                     stored_secret: str | None) -> dict[str, Any] | None:
+    """The hub webhook Cal.com signs with the stored secret: it shows that secret, or (secret not
+    shown) it is the webhook this hub registered last. The registered one first; None if none."""
+    if stored_secret is None:
+        return None
+    found = []
+    for hook in ours:
+        if hook.get("id") in (None, ""):
+            continue
+        listed = hook.get("secret")
+        if isinstance(listed, str) and listed:
+            if hmac.compare_digest(listed.encode(), stored_secret.encode()):
+                found.append(hook)
+        elif current_id and str(hook["id"]) == current_id:
+            found.append(hook)
+    found.sort(key=lambda h: (str(h["id"]) != current_id, not h.get("active", True)))
+    return found[0] if found else None
+
+
+def _store_calcom_secret(hub: Hub, cid: uuid.UUID, expected_token: str | None, expected_secret: str | None,
+                         secret: str, url: str, remote_id: str, actor: str, *, details: dict[str, Any]) -> None:
+    """Store the new secret if the stored one is still the one this registration started from (a
+    key rotation may have re-encrypted it meanwhile: same secret, new ciphertext); otherwise another
+    registration won and its secret stays (HubError webhooks.concurrent). A Core UPDATE: the admin
+    form's `version` is not bumped, so an open form does not get a spurious conflict."""
+    token = expected_token
+    new_token = hub.keyring.encrypt(secret, context_for(cid, "calcom", "webhook_secret"))
+    for _ in range(3):
+        with hub.session() as s:
+            same = CONFIGS.c.webhook_secret.is_(None) if token is None else CONFIGS.c.webhook_secret == token
+            result = s.execute(update(CONFIGS).where(CONFIGS.c.company_id == cid, CONFIGS.c.provider == "calcom", same)
+                               .values(webhook_secret=new_token))
+            if result.rowcount == 1:
+                _save_registration(s, cid, "calcom", CALCOM_TARGET, url, remote_id, actor)
+                record_audit(s, actor=actor, action="webhook.registered", company_id=cid, provider="calcom",
+                             details=details, old_fingerprint=fingerprint(expected_secret) if expected_secret else None,
+                             new_fingerprint=fingerprint(secret))
+                return
+            exists = s.execute(select(CONFIGS.c.webhook_secret).where(CONFIGS.c.company_id == cid,
+                                                                      CONFIGS.c.provider == "calcom")).first()
+        if exists is None:
             raise NotFound("webhooks.config_gone")
-        _save_registration(s, cid, "calcom", CALCOM_TARGET, url, remote_id, actor)
-        record_audit(s, actor=actor, action="webhook.registered", company_id=cid, provider="calcom",
-                     details={"url": url, "webhook_id": remote_id, "triggers": list(CALCOM_TRIGGERS),
-                              "other_hooks": others},
-                     new_fingerprint=fingerprint(secret))
-    return Registration(str(cid), "calcom", url, True, remote_id, triggers=list(CALCOM_TRIGGERS), other_hooks=others)
+        now = exists.webhook_secret
+        if not now or expected_secret is None or _decrypt_webhook_secret(hub, cid, now) != expected_secret:
+            raise HubError("webhooks.concurrent")
+        token = now  # only re-encrypted: try again against the new ciphertext
+    raise HubError("webhooks.concurrent")
+
+
+def _remove_hooks(client, hooks: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """DELETE these Cal.com webhooks. Returns (ids removed or already gone, ids that stay)."""
+    removed, left = [], []
+    for hook in hooks:
+        hook_id = str(hook.get("id") or "")
+        try:
+            if not hook_id:
+                raise ValueError("no id")
+            client.delete_webhook(hook_id)
+        except ProviderNotFound:
+            pass  # already gone
+        except (ProviderError, ValueError) as exc:
+            log.warning("could not delete the Cal.com webhook %s: %s", hook_id or "?", type(exc).__name__)
+            left.append(hook_id or "?")
+            continue
+        removed.append(hook_id)
+    return removed, left
 
 
 def _register_retell(hub: Hub, cid: uuid.UUID, api_key: str, agent_id: str, *, actor: str,

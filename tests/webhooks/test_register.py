@@ -156,3 +156,187 @@ def test_registering_a_loopback_url_warns_that_the_provider_cannot_reach_it():
     assert local.url_is_local and not public.url_is_local
     assert any("INTEGHUB_PUBLIC_URL" in line for line in local.lines("de"))
     assert not any("INTEGHUB_PUBLIC_URL" in line for line in public.lines("de"))
+
+
+# --- stale and broken Cal.com webhooks ---------------------------------------------------------------
+def calcom_client(simulator):
+    from integhub.providers.calcom_client import CalcomClient
+
+    return CalcomClient(CAL_KEY, base_url=simulator.url)
+
+
+def hooks_with(simulator, url):
+    return [h for h in simulator.webhooks()["calcom"] if h["subscriberUrl"] == url]
+
+
+def stored_secret(hub, company):
+    row = config_row(hub, company, "calcom")
+    if not row.webhook_secret:
+        return None
+    return hub.keyring.decrypt(row.webhook_secret, context_for(company, "calcom", "webhook_secret"))
+
+
+def audits(hub, *actions):
+    with hub.session() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action.in_(actions)).order_by(AuditEvent.id)))
+
+
+def test_a_stale_webhook_with_the_same_url_is_replaced_from_the_cli(env, hub, simulator, api):
+    company = new_company(hub, "Praxis Altinstallation", "calcom", CAL_KEY)
+    url = f"{PUBLIC}/api/calcom/webhook/{company}"
+    with calcom_client(simulator) as client:  # left behind by an earlier installation: its secret is lost
+        stale = client.create_webhook(subscriber_url=url, triggers=["BOOKING_CREATED"], secret="old-install-secret")
+        other = client.create_webhook(subscriber_url="https://elsewhere.example/hook", triggers=["BOOKING_CREATED"],
+                                      secret="not-ours")
+
+    p = cli(env, "webhooks", "register", "--company", company, "--provider", "calcom")
+    assert p.returncode == 0, p.stderr
+    assert stale["id"] in p.stdout and "gelöscht" in p.stdout and "bitte in Cal.com löschen" not in p.stdout
+
+    [hook] = hooks_with(simulator, url)
+    assert hook["id"] != stale["id"] and hook["active"] is True
+    assert hook["secret"] == stored_secret(hub, company)
+    assert other["id"] in {h["id"] for h in simulator.webhooks()["calcom"]}  # other URLs are not ours to touch
+    assert hook["secret"] not in p.stdout + p.stderr
+    [registered] = audits(hub, "webhook.registered")
+    assert registered.details["replaces"] == [stale["id"]] and registered.old_key_fingerprint is None
+    assert hook["secret"] not in json.dumps(registered.details)
+    [updated] = audits(hub, "webhook.updated")
+    assert updated.details["removed_hooks"] == [stale["id"]]
+
+    body = calcom_body("BOOKING_CREATED", "bk_after_replace")
+    assert post_calcom(api, company, body, "old-install-secret").status_code == 401
+    assert post_calcom(api, company, body, hook["secret"]).status_code == 200
+
+    again = cli(env, "webhooks", "register", "--company", company, "--provider", "calcom")
+    assert again.returncode == 0 and "bereits registriert" in again.stdout
+    assert hooks_with(simulator, url) == [hook]
+
+
+def test_the_hubs_own_webhook_switched_off_in_calcom_is_switched_on_again_with_the_same_secret(env, hub, simulator):
+    company = new_company(hub, "Praxis Abgeschaltet", "calcom", CAL_KEY)
+    url = f"{PUBLIC}/api/calcom/webhook/{company}"
+    assert cli(env, "webhooks", "register", "--company", company, "--provider", "calcom").returncode == 0
+    [hook] = hooks_with(simulator, url)
+    secret = stored_secret(hub, company)
+    with calcom_client(simulator) as client:  # an admin switched it off and trimmed its triggers in Cal.com
+        client.update_webhook(hook["id"], active=False, triggers=["BOOKING_CREATED"])
+
+    p = cli(env, "webhooks", "register", "--company", company, "--provider", "calcom")
+    assert p.returncode == 0, p.stderr
+    assert "wieder eingeschaltet" in p.stdout
+    [after] = hooks_with(simulator, url)
+    assert after["id"] == hook["id"] and after["active"] is True and set(after["triggers"]) == set(hook["triggers"])
+    assert after["secret"] == secret == stored_secret(hub, company)  # no rotation needed
+    [updated] = audits(hub, "webhook.updated")
+    assert updated.details["repaired"] is True and len(audits(hub, "webhook.registered")) == 1
+
+
+def test_when_calcom_refuses_the_new_webhook_the_old_state_stays(env, hub, simulator):
+    from integhub.providers.errors import ProviderError
+    from integhub.services.webhooks import register_webhook
+
+    company = new_company(hub, "Praxis Abgelehnt", "calcom", CAL_KEY)
+    url = f"{PUBLIC}/api/calcom/webhook/{company}"
+    with calcom_client(simulator) as client:
+        stale = client.create_webhook(subscriber_url=url, triggers=["BOOKING_CREATED"], secret="old-install-secret")
+    simulator.fault(provider="calcom", path_prefix="/v2/webhooks", method="POST", kind="status", status=502, count=1)
+    with pytest.raises(ProviderError):
+        register_webhook(hub, company, "calcom")
+    assert [(h["id"], h["secret"]) for h in hooks_with(simulator, url)] == [(stale["id"], "old-install-secret")]
+    assert stored_secret(hub, company) is None and audits(hub, "webhook.registered", "webhook.updated") == []
+
+
+def test_when_the_new_secret_cannot_be_stored_the_new_webhook_is_taken_back(env, hub, simulator):
+    import threading
+
+    from sqlalchemy import text
+
+    from integhub.services.webhooks import register_webhook
+
+    company = new_company(hub, "Praxis Datenbankfehler", "calcom", CAL_KEY)
+    url = f"{PUBLIC}/api/calcom/webhook/{company}"
+    assert cli(env, "webhooks", "register", "--company", company, "--provider", "calcom").returncode == 0
+    [hook] = hooks_with(simulator, url)
+    old_secret = stored_secret(hub, company)
+    with calcom_client(simulator) as client:  # someone changed its secret in Cal.com: the hub must replace it
+        client.update_webhook(hook["id"], secret="changed-in-calcom")
+    simulator.fault(provider="calcom", path_prefix="/v2/webhooks", method="POST", kind="latency", latency_ms=1500,
+                    count=1)
+    seen = len(simulator.requests("calcom"))
+    outcome: list = []
+    worker = threading.Thread(target=lambda: outcome.append(_catch(register_webhook, hub, company, "calcom")))
+    worker.start()
+    wait_for_post(simulator, seen)
+    with hub.engine.begin() as conn:  # the database refuses the write while Cal.com answers
+        conn.execute(text("ALTER TABLE integration_configs RENAME TO integration_configs_away"))
+    try:
+        worker.join(30)
+    finally:
+        with hub.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE integration_configs_away RENAME TO integration_configs"))
+    assert isinstance(outcome[0], Exception)
+    [after] = hooks_with(simulator, url)  # the new webhook was deleted again, the old one left alone
+    assert after["id"] == hook["id"] and after["secret"] == "changed-in-calcom"
+    assert stored_secret(hub, company) == old_secret
+    assert len(audits(hub, "webhook.registered")) == 1
+
+    fixed = register_webhook(hub, company, "calcom")  # once the database is back, registering again heals it
+    [hook] = hooks_with(simulator, url)
+    assert fixed.removed_hooks == [after["id"]] and hook["secret"] == stored_secret(hub, company) != old_secret
+
+
+def wait_for_post(simulator, seen: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while not any(r["method"] == "POST" for r in simulator.requests("calcom")[seen:]):
+        assert time.monotonic() < deadline, "the registration never sent its POST"
+        time.sleep(0.02)
+
+
+def test_two_registrations_at_once_leave_one_webhook_and_its_secret(env, hub, simulator):
+    import threading
+
+    from integhub.errors import HubError
+    from integhub.services.webhooks import register_webhook
+
+    company = new_company(hub, "Praxis Gleichzeitig", "calcom", CAL_KEY)
+    url = f"{PUBLIC}/api/calcom/webhook/{company}"
+    simulator.fault(provider="calcom", path_prefix="/v2/webhooks", method="POST", kind="latency", latency_ms=1500,
+                    count=1)
+    outcome: list = []
+    slow = threading.Thread(target=lambda: outcome.append(_catch(register_webhook, hub, company, "calcom",
+                                                                 actor="slow")))
+    slow.start()
+    wait_for_post(simulator, 0)
+    fast = register_webhook(hub, company, "calcom", actor="fast")
+    slow.join(30)
+    assert fast.changed
+    assert isinstance(outcome[0], HubError) and outcome[0].key == "webhooks.concurrent"
+    [hook] = hooks_with(simulator, url)
+    assert hook["id"] == fast.remote_id and hook["secret"] == stored_secret(hub, company)
+    assert [a.actor for a in audits(hub, "webhook.registered")] == ["fast"]
+
+
+def test_a_stale_webhook_that_cannot_be_deleted_is_reported(env, hub, simulator):
+    from integhub.services.webhooks import register_webhook
+
+    company = new_company(hub, "Praxis Hartnäckig", "calcom", CAL_KEY)
+    url = f"{PUBLIC}/api/calcom/webhook/{company}"
+    with calcom_client(simulator) as client:
+        stale = client.create_webhook(subscriber_url=url, triggers=["BOOKING_CREATED"], secret="old-install-secret")
+    simulator.fault(provider="calcom", path_prefix="/v2/webhooks/", method="DELETE", kind="status", status=403)
+    registration = register_webhook(hub, company, "calcom")
+    assert registration.changed and registration.other_hooks == [stale["id"]] and registration.removed_hooks == []
+    assert any("nicht löschen" in line for line in registration.lines("de"))
+    assert {h["id"] for h in hooks_with(simulator, url)} == {stale["id"], registration.remote_id}
+    assert stored_secret(hub, company) == next(h["secret"] for h in hooks_with(simulator, url)
+                                               if h["id"] == registration.remote_id)
+
+
+def _catch(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - handed to the test thread
+        return exc
