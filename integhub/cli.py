@@ -227,6 +227,16 @@ def cmd_simulator(args) -> int:
 
 
 # --- parser -----------------------------------------------------------------------------------
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days, at least 1 (got {text!r})")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m integhub", description="Integration Hub command line.")
     parser.add_argument("--actor", default="cli", help="name recorded in the audit log (default: cli)")
@@ -284,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", required=True, choices=names)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("webhooks", help="register webhooks with a provider, replay stored deliveries")
+    p = sub.add_parser("webhooks", help="register webhooks with a provider, replay or prune stored deliveries")
     wsub = p.add_subparsers(dest="action", required=True)
     c = wsub.add_parser("register")
     c.add_argument("--company", required=True)
@@ -293,6 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     c = wsub.add_parser("replay")
     c.add_argument("--company")
     c.add_argument("--provider", choices=names)
+    c = wsub.add_parser("prune", help="delete processed deliveries older than the retention (failed ones stay)")
+    c.add_argument("--older-than-days", type=_days, default=None,
+                   help="retention in days (default: INTEGHUB_WEBHOOK_RETENTION_DAYS or 30)")
+    c.add_argument("--json", action="store_true")
 
     p = sub.add_parser("worker", help="run due syncs (forever, or --once for cron)")
     p.add_argument("--once", action="store_true")

@@ -74,6 +74,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "{attempted} gespeicherte Zustellungen erneut verarbeitet: {processed} erfolgreich, {failed} fehlgeschlagen.",
         "en": "Replayed {attempted} stored deliveries: {processed} succeeded, {failed} failed.",
     },
+    "webhooks.pruned": {
+        "de": "{deleted} verarbeitete Webhook-Zustellungen gelöscht, die älter als {days} Tage waren.",
+        "en": "Deleted {deleted} processed webhook deliveries older than {days} days.",
+    },
+    "webhooks.prune_more": {
+        "de": "Es gibt noch mehr; der nächste Lauf löscht weiter.",
+        "en": "There are more; the next run goes on deleting.",
+    },
+    "webhooks.prune_kept": {
+        "de": "{count} ältere fehlgeschlagene oder unverarbeitete Zustellungen bleiben erhalten "
+              "(mit „webhooks replay“ erneut verarbeiten).",
+        "en": "{count} older failed or unprocessed deliveries are kept (process them again with 'webhooks replay').",
+    },
+    "webhooks.retention_invalid": {
+        "de": "Ungültige Aufbewahrungsdauer {name}={value}: erwartet wird eine ganze Zahl von Tagen, mindestens 1.",
+        "en": "Invalid retention {name}={value}: expected a whole number of days, at least 1.",
+    },
     "webhooks.replay_error": {
         "de": "Fehlgeschlagen: {error}",
         "en": "Failed: {error}",

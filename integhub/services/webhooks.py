@@ -16,12 +16,14 @@ Registration (contract.md, `webhooks register`):
 from __future__ import annotations
 
 import hmac
+import json
 import logging
+import os
 import secrets
 import uuid
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -365,6 +367,79 @@ def replay_inbox(hub: Hub, company_id: object | None = None, provider: str | Non
     return result
 
 
+# --- retention -------------------------------------------------------------------------------------
+RETENTION_ENV = "INTEGHUB_WEBHOOK_RETENTION_DAYS"
+RETENTION_DEFAULT_DAYS = 30
+PRUNE_BATCH = 1000
+
+
+def retention_days() -> int:
+    """INTEGHUB_WEBHOOK_RETENTION_DAYS (default 30, at least 1: the inbox is also what recognises a
+    provider's retry of a delivery, so rows must outlive the providers' retry window)."""
+    raw = os.environ.get(RETENTION_ENV, "").strip()
+    if not raw:
+        return RETENTION_DEFAULT_DAYS
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise HubError("webhooks.retention_invalid", name=RETENTION_ENV, value=raw[:40])
+    return days
+
+
+@dataclass
+class PruneResult:
+    older_than_days: int
+    cutoff: str  # ISO UTC: processed rows received and processed before this went
+    deleted: int = 0
+    batches: int = 0
+    more: bool = False  # stopped at max_batches after a full batch: there may be more to delete
+    kept_unprocessed: int = 0  # failed/pending rows older than the cutoff, kept for `webhooks replay`
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self, lang: str | None = None) -> list[str]:
+        lines = [t("webhooks.pruned", lang, deleted=self.deleted, days=self.older_than_days)]
+        if self.more:
+            lines.append(t("webhooks.prune_more", lang))
+        if self.kept_unprocessed:
+            lines.append(t("webhooks.prune_kept", lang, count=self.kept_unprocessed))
+        return lines
+
+
+def prune_inbox(hub: Hub, older_than_days: int | None = None, *, batch_size: int = PRUNE_BATCH,
+                max_batches: int | None = None, actor: str = "system") -> PruneResult:
+    """Delete processed webhook deliveries older than `older_than_days` (default: the environment's
+    retention) from the inbox, `batch_size` rows per transaction so a big inbox never holds a long
+    lock; `max_batches` bounds one call (the rest waits for the next). Failed and pending rows are
+    kept however old (they wait for `webhooks replay`; once replayed they count from then), and so
+    is each company's newest delivery per provider (the status card's "last event").
+    The worker can call `prune_inbox(hub, max_batches=20)` on each pass."""
+    days = retention_days() if older_than_days is None else older_than_days
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise HubError("webhooks.retention_invalid", name="older_than_days", value=str(days)[:40])
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    cutoff = utcnow() - timedelta(days=days)
+    result = PruneResult(days, cutoff.replace(tzinfo=timezone.utc).isoformat())
+    while max_batches is None or result.batches < max_batches:
+        with hub.session() as s:
+            gone = inbox.delete_processed(s, before=cutoff, limit=batch_size)
+        result.batches += 1
+        result.deleted += gone
+        result.more = gone == batch_size  # a full batch: there may be more
+        if not result.more:
+            break
+    with hub.session() as s:
+        result.kept_unprocessed = inbox.count_unprocessed(s, before=cutoff)
+        if result.deleted:
+            record_audit(s, actor=actor, action="webhook.inbox_pruned",
+                         details={"deleted": result.deleted, "older_than_days": days, "cutoff": result.cutoff})
+    return result
+
+
 # --- status card -----------------------------------------------------------------------------------
 def webhook_status(hub: Hub, company_id: object, provider: str) -> dict[str, Any]:
     """The provider page's status card: {registered, url, registered_at, agents, last_event_at,
@@ -407,7 +482,8 @@ def webhook_status(hub: Hub, company_id: object, provider: str) -> dict[str, Any
 
 # --- CLI -------------------------------------------------------------------------------------------
 def cli(args, hub: Hub, out) -> int:
-    """`webhooks register --company --provider [--agent]` and `webhooks replay [--company] [--provider]`."""
+    """`webhooks register --company --provider [--agent]`, `webhooks replay [--company] [--provider]` and
+    `webhooks prune [--older-than-days N] [--json]`."""
     actor = getattr(args, "actor", None) or "cli"
     if args.action == "register":
         registration = register_webhook(hub, args.company, args.provider, agent_id=getattr(args, "agent", None),
@@ -422,4 +498,12 @@ def cli(args, hub: Hub, out) -> int:
         out(t("webhooks.replayed", None, attempted=result.attempted, processed=result.processed,
               failed=result.failed))
         return 1 if result.failed else 0
+    if args.action == "prune":
+        pruned = prune_inbox(hub, getattr(args, "older_than_days", None), actor=actor)
+        if getattr(args, "json", False):
+            out(json.dumps(pruned.as_json(), indent=2))
+        else:
+            for line in pruned.lines():
+                out(line)
+        return 0
     raise HubError("webhooks.unknown_action", action=args.action)

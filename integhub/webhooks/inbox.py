@@ -14,8 +14,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Uuid, bindparam, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, Uuid, bindparam, delete, exists, func, select, text, update
+from sqlalchemy.orm import Session, aliased
 
 from ..models import utcnow
 from ..models_webhooks import INBOX_FAILED, INBOX_PROCESSED, REPLAYABLE, WebhookInbox
@@ -98,3 +98,29 @@ def replayable_ids(session: Session, *, company_id: uuid.UUID | None = None, pro
             if limit is not None and len(ids) >= limit:
                 break
     return ids
+
+
+def delete_processed(session: Session, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` processed rows received and processed before `before`, oldest first,
+    in one statement. Failed and pending rows are never touched (they wait for `webhooks replay`),
+    nor the newest row of each (company, provider): the status card shows its time as the last
+    event. Returns how many rows went."""
+    newer = aliased(WebhookInbox)
+    doomed = (
+        select(WebhookInbox.id)
+        .where(WebhookInbox.status == INBOX_PROCESSED, WebhookInbox.received_at < before,
+               func.coalesce(WebhookInbox.processed_at, WebhookInbox.received_at) < before,
+               exists().where(newer.company_id == WebhookInbox.company_id, newer.provider == WebhookInbox.provider,
+                              newer.received_at > WebhookInbox.received_at))
+        .order_by(WebhookInbox.received_at, WebhookInbox.id)
+        .limit(limit)
+    )
+    result = session.execute(delete(WebhookInbox).where(WebhookInbox.id.in_(doomed))
+                             .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+def count_unprocessed(session: Session, *, before: datetime) -> int:
+    """Failed or pending rows received before `before` (kept by retention)."""
+    return int(session.scalar(select(func.count()).select_from(WebhookInbox).where(
+        WebhookInbox.status.in_(REPLAYABLE), WebhookInbox.received_at < before)) or 0)
