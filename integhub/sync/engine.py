@@ -21,6 +21,7 @@ and are never deleted by it.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -31,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ..crypto import context_for
 from ..db import Hub
@@ -73,6 +74,7 @@ from .upsert import UpsertStream
 log = logging.getLogger(__name__)
 
 CONFIGS = IntegrationConfig.__table__
+RUNS = SyncRun.__table__
 DELETE_CHUNK = 500
 CHECK_EVERY = 100  # items between lease/cancel checks while reading a listing
 CHUNK_ROWS = 250  # rows handed from the reader to the storing side at a time
@@ -94,22 +96,21 @@ def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", t
     cid = parse_uuid(company_id)
     prov = get_provider(provider)
     options = options or SyncOptions.from_env()
+    runner = SyncRunner(hub, None, {}, options, progress=progress, force_deletes=force_deletes, cancel=cancel)
+    # One transaction reads the configuration, claims the lease and opens the run's record.
     with hub.session() as s:
-        config = s.execute(select(Company.id, CONFIGS.c.api_key, CONFIGS.c.is_active, CONFIGS.c.settings)
-                           .select_from(Company.__table__.outerjoin(CONFIGS, (CONFIGS.c.company_id == Company.id)
-                                                                    & (CONFIGS.c.provider == prov.name)))
-                           .where(Company.id == cid)).first()
-    if config is None:
-        raise NotFound("hub.company_not_found")
-    if not config.api_key:
-        return _refused(cid, prov.name, "sync_engine.not_configured", "not_configured")
-    if not config.is_active:
-        return _refused(cid, prov.name, "sync_engine.inactive", "inactive")
-
-    runner = SyncRunner(hub, None, dict(config.settings or {}), options, progress=progress,
-                        force_deletes=force_deletes, cancel=cancel)
-    lease = leases.claim(hub, cid, prov.name, trigger=trigger, actor=actor, lease_seconds=options.lease_seconds,
-                         unless_finished_since=unless_finished_since, on_claimed=runner.open_run)
+        config = s.execute(_config_query(), {"company_id": cid, "provider": prov.name}).first()
+        if config is None:
+            raise NotFound("hub.company_not_found")
+        if not config.api_key:
+            return _refused(cid, prov.name, "sync_engine.not_configured", "not_configured")
+        if not config.is_active:
+            return _refused(cid, prov.name, "sync_engine.inactive", "inactive")
+        runner.settings = dict(config.settings or {})
+        lease = leases.claim_in(s, cid, prov.name, trigger=trigger, actor=actor, lease_seconds=options.lease_seconds,
+                                unless_finished_since=unless_finished_since)
+        if lease is not None:
+            runner.open_run(s, lease)
     if lease is None:
         if not raise_if_running:
             return None
@@ -121,6 +122,15 @@ def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", t
     except BaseException:
         leases.release_quietly(hub, lease)  # no-op when the run already released it
         raise
+
+
+@functools.cache
+def _config_query():
+    """The company and its configuration for one provider (outer join: a company without one)."""
+    return (select(Company.id, CONFIGS.c.api_key, CONFIGS.c.is_active, CONFIGS.c.settings)
+            .select_from(Company.__table__.outerjoin(CONFIGS, (CONFIGS.c.company_id == Company.id)
+                                                     & (CONFIGS.c.provider == bindparam("provider"))))
+            .where(Company.id == bindparam("company_id")))
 
 
 def _refused(cid: uuid.UUID, provider: str, key: str, code: str) -> SyncResult:
@@ -140,6 +150,7 @@ class SyncRunner:
         self.deleted: dict[str, int] = {}
         self.run_id: int | None = None
         self.cursor_updates: dict[str, Any] = {}
+        self.calls_window: tuple[int, int | None] = (0, None)
         # Listings are read one after another on one reader thread, queued ahead of the stores, so
         # the next listing's requests wait on the network while this one's transaction runs (one
         # request in flight per key, as before; only the waiting overlaps).
@@ -270,7 +281,7 @@ class SyncRunner:
             return map(normalize.phone_number_from_api, client.phone_numbers())
 
         agents, phone_numbers = self._read_ahead(read_agents), self._read_ahead(read_phone_numbers)
-        start_ms, previous = self._calls_window_start(utcnow())  # while the agents are being read
+        start_ms, previous = self.calls_window  # read when the lease was claimed
         newest = [previous or 0]
 
         def read_calls() -> Iterator[dict[str, Any]]:
@@ -299,24 +310,21 @@ class SyncRunner:
                     only_if=normalize.call_stage_not_earlier, after=save_cursor)
         self._step_done("calls")
 
-    def _calls_window_start(self, now: datetime) -> tuple[int, int | None]:
+    def _calls_window_start(self, s, now: datetime) -> tuple[int, int | None]:
         """(where to start reading calls, the stored cursor). First run: the whole window (default 90
         days). Later: from the newest synced start minus the overlap, and never after the start of a
         call we still hold as unfinished (so it is read again)."""
         window_days = int(self.settings.get("call_window_days") or 90)
         window_start = _epoch_ms(now - timedelta(days=window_days))
-        with self.hub.session() as s:
-            cursors = s.execute(select(SyncState.cursors).where(SyncState.company_id == self.cid,
-                                                                SyncState.provider == self.provider)).scalar()
-            cursor = (cursors or {}).get("calls_start_ms")
-            if cursor is None:
-                return window_start, None
-            oldest_open = s.execute(
-                select(func.min(RetellCall.start_timestamp_ms))
-                .where(RetellCall.company_id == self.cid, RetellCall.deleted_at.is_(None),
-                       RetellCall.call_status.in_(("registered", "ongoing")),
-                       RetellCall.start_timestamp_ms >= _epoch_ms(now - timedelta(days=1)))
-            ).scalar()
+        cursor = self.lease.cursors.get("calls_start_ms")  # as the claim read them
+        if cursor is None:
+            return window_start, None
+        oldest_open = s.execute(
+            select(func.min(RetellCall.start_timestamp_ms))
+            .where(RetellCall.company_id == self.cid, RetellCall.deleted_at.is_(None),
+                   RetellCall.call_status.in_(("registered", "ongoing")),
+                   RetellCall.start_timestamp_ms >= _epoch_ms(now - timedelta(days=1)))
+        ).scalar()
         start = int(cursor) - int(self.options.calls_overlap_minutes * 60_000)
         if oldest_open is not None:
             start = min(start, int(oldest_open))
@@ -424,26 +432,29 @@ class SyncRunner:
 
     # --- bookkeeping -----------------------------------------------------------------------------
     def open_run(self, s, lease: leases.Lease) -> None:
-        """In the claiming transaction: close runs of a dead holder, open this run's row."""
+        """In the claiming transaction: close runs of a dead holder, open this run's row, and read
+        what the run needs from the database before it starts (the Retell calls window)."""
         self.lease, self.cid, self.provider = lease, lease.company_id, lease.provider
         self._close_abandoned(s)
-        run = SyncRun(company_id=self.cid, provider=self.provider, trigger=lease.trigger[:20],
-                      actor=(lease.actor or "system")[:255], holder=lease.holder, started_at=lease.started_at,
-                      counts={}, deleted={})
-        s.add(run)
-        s.flush()
-        self.run_id = run.id
+        self.run_id = s.execute(insert(RUNS).returning(RUNS.c.id), {
+            "company_id": self.cid, "provider": self.provider, "trigger": lease.trigger[:20],
+            "actor": (lease.actor or "system")[:255], "holder": lease.holder, "started_at": lease.started_at,
+            "records_synced": 0, "duration_ms": 0, "counts": {}, "deleted": {}}).scalar_one()
+        if self.provider == "retell":
+            self.calls_window = self._calls_window_start(s, utcnow())
 
     def _close_abandoned(self, s) -> None:
         """Runs whose process died holding the lease: close them, with their failure metric."""
         now = utcnow()
-        for run in s.scalars(select(SyncRun).where(SyncRun.company_id == self.cid, SyncRun.provider == self.provider,
-                                                   SyncRun.success.is_(None))):
-            run.success, run.finished_at, run.error_code = False, now, "abandoned"
-            run.error = t("sync_engine.abandoned", holder=run.holder)
-            run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
+        abandoned = s.execute(select(RUNS.c.id, RUNS.c.holder, RUNS.c.started_at).where(
+            RUNS.c.company_id == self.cid, RUNS.c.provider == self.provider, RUNS.c.success.is_(None))).all()
+        for run in abandoned:
+            duration_ms = int((now - run.started_at).total_seconds() * 1000)
+            s.execute(update(RUNS).where(RUNS.c.id == run.id).values(
+                success=False, finished_at=now, error_code="abandoned", duration_ms=duration_ms,
+                error=t("sync_engine.abandoned", holder=run.holder)))
             record_metric(s, company_id=self.cid, provider=self.provider, action="sync", success=False,
-                          duration_ms=run.duration_ms, records_synced=0, error_code="abandoned")
+                          duration_ms=duration_ms, records_synced=0, error_code="abandoned")
 
     def _finish(self, started: float, error: BaseException | None) -> SyncResult:
         duration_ms = int((time.monotonic() - started) * 1000)

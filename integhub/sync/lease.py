@@ -16,6 +16,7 @@ On PostgreSQL lease times come from the database clock, so machines with skewed 
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -27,14 +28,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, func, literal, or_, select, update
+from sqlalchemy import DateTime, Float, TextClause, bindparam, func, literal, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Hub
 from ..models import utcnow
 from ..models_sync import SyncState
 from .result import LeaseLost
-from .upsert import dialect_insert
+from .upsert import compiled_text, dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -80,46 +81,80 @@ class Lease:
     actor: str
     started_at: datetime
     lease_seconds: float
+    cursors: dict[str, Any] = field(default_factory=dict)  # the pair's stored sync cursors, as claimed
     lost: threading.Event = field(default_factory=threading.Event)
 
 
 def claim(hub: Hub, company_id: uuid.UUID, provider: str, *, trigger: str, actor: str, lease_seconds: float,
           holder: str | None = None, unless_finished_since: datetime | None = None,
           on_claimed: Callable[[Session, "Lease"], None] | None = None) -> Lease | None:
-    """Take the lease, or return None when another live run holds it.
+    """Take the lease in a transaction of its own (see `claim_in`), or return None when another live
+    run holds it. `on_claimed(session, lease)` runs in the claiming transaction."""
+    with hub.session() as s:
+        lease = claim_in(s, company_id, provider, trigger=trigger, actor=actor, lease_seconds=lease_seconds,
+                         holder=holder, unless_finished_since=unless_finished_since)
+        if lease is not None and on_claimed is not None:
+            on_claimed(s, lease)
+        return lease
+
+
+def claim_in(session: Session, company_id: uuid.UUID, provider: str, *, trigger: str, actor: str,
+             lease_seconds: float, holder: str | None = None,
+             unless_finished_since: datetime | None = None) -> Lease | None:
+    """Take the lease within the caller's transaction (it holds once that commits), or None.
 
     One statement decides. `unless_finished_since`: the worker's re-check of due-ness. It listed the
     pair as due at that moment; if any run finished since (another worker's or a manual one), it is
     no longer due and the claim fails, so a due sync runs exactly once however many workers saw it.
-    `on_claimed(session, lease)` runs in the claiming transaction (e.g. to open the run's record).
     """
-    holder = holder or holder_name()
-    token = uuid.uuid4().hex
-    with hub.session() as s:
-        dialect = _dialect(s)
-        now = _now_sql(dialect)
-        lease_cols = {
-            "lease_token": token, "lease_holder": holder, "lease_expires_at": _later_sql(dialect, lease_seconds),
-            "lease_trigger": trigger[:20], "lease_actor": (actor or "system")[:255], "started_at": now,
-            "heartbeat_at": now,
-        }
-        stmt = dialect_insert(dialect)(STATE).values(company_id=company_id, provider=provider, consecutive_failures=0,
-                                                     last_counts={}, cursors={}, **lease_cols)
-        free = or_(STATE.c.lease_token.is_(None), STATE.c.lease_expires_at.is_(None), STATE.c.lease_expires_at < now)
-        if unless_finished_since is not None:
-            free = free & or_(STATE.c.last_finished_at.is_(None), STATE.c.last_finished_at < unless_finished_since)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["company_id", "provider"],
-            set_={name: stmt.excluded[name] for name in lease_cols},
-            where=free,
-        ).returning(STATE.c.started_at)
-        started_at = s.execute(stmt).scalar()
-        if started_at is None:
-            return None
-        lease = Lease(company_id, provider, token, holder, trigger, actor, started_at, lease_seconds)
-        if on_claimed is not None:
-            on_claimed(s, lease)
-        return lease
+    dialect = _dialect(session)
+    params = {"company_id": company_id, "provider": provider, "lease_token": uuid.uuid4().hex,
+              "lease_holder": holder or holder_name(), "lease_trigger": trigger[:20],
+              "lease_actor": (actor or "system")[:255], "lease_seconds": float(lease_seconds)}
+    if dialect != "postgresql":
+        now = utcnow()
+        params.update(now=now, expires=now + timedelta(seconds=lease_seconds))
+    if unless_finished_since is not None:
+        params["finished_since"] = unless_finished_since
+    row = session.execute(_claim_statement(dialect, unless_finished_since is not None), params).first()
+    if row is None:
+        return None
+    return Lease(company_id, provider, params["lease_token"], params["lease_holder"], trigger, actor, row.started_at,
+                 lease_seconds, cursors=dict(row.cursors or {}))
+
+
+@functools.lru_cache(maxsize=8)
+def _claim_statement(dialect: str, with_finished_since: bool) -> TextClause:
+    """The claim as a cached text statement: the dialects' INSERT … ON CONFLICT has no cache key, so
+    it would otherwise be compiled anew for every sync (see integhub.sync.upsert.compiled_text)."""
+    if dialect == "postgresql":
+        # The database clock, shared by every machine; `lease_seconds` is a bind parameter.
+        now = literal_column("timezone('UTC', clock_timestamp())", DateTime())
+        expires = literal_column("timezone('UTC', clock_timestamp()) + make_interval(secs => :lease_seconds)",
+                                 DateTime())
+    else:
+        now, expires = bindparam("now", type_=DateTime()), bindparam("expires", type_=DateTime())
+    binds = {name: bindparam(name, type_=STATE.c[name].type)
+             for name in ("company_id", "provider", "lease_token", "lease_holder", "lease_trigger", "lease_actor")}
+    lease_cols = {"lease_token": binds["lease_token"], "lease_holder": binds["lease_holder"],
+                  "lease_expires_at": expires, "lease_trigger": binds["lease_trigger"],
+                  "lease_actor": binds["lease_actor"], "started_at": now, "heartbeat_at": now}
+    stmt = dialect_insert(dialect)(STATE).values(company_id=binds["company_id"], provider=binds["provider"],
+                                                 consecutive_failures=literal_column("0"),
+                                                 last_counts=literal_column("'{}'"), cursors=literal_column("'{}'"),
+                                                 **lease_cols)
+    free = or_(STATE.c.lease_token.is_(None), STATE.c.lease_expires_at.is_(None), STATE.c.lease_expires_at < now)
+    extra = [bindparam("lease_seconds", type_=Float())] if dialect == "postgresql" else []
+    if with_finished_since:
+        since = bindparam("finished_since", type_=DateTime())
+        free = free & or_(STATE.c.last_finished_at.is_(None), STATE.c.last_finished_at < since)
+        extra.append(since)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["company_id", "provider"],
+        set_={name: stmt.excluded[name] for name in lease_cols},
+        where=free,
+    ).returning(STATE.c.started_at, STATE.c.cursors)
+    return compiled_text(dialect, stmt, [*binds.values(), *extra], columns=[STATE.c.started_at, STATE.c.cursors])
 
 
 def extend(session: Session, lease: Lease) -> bool:

@@ -268,8 +268,16 @@ def _upsert_text(dialect_name: str, table: Table, columns: tuple[str, ...], key_
                  update_cols: tuple[str, ...], only_if: Condition | None) -> TextClause:
     typed = [bindparam(c, type_=table.c[c].type) for c in columns]
     stmt = dialect_insert(dialect_name)(table).values({c: p for c, p in zip(columns, typed)})
-    sql = str(conflict_clause(stmt, table, key_cols, update_cols, only_if).compile(dialect=_NAMED_DIALECTS[dialect_name]))
-    return text(sql).bindparams(*typed)
+    return compiled_text(dialect_name, conflict_clause(stmt, table, key_cols, update_cols, only_if), typed)
+
+
+def compiled_text(dialect_name: str, stmt, binds: Sequence, *, columns: Sequence = ()) -> TextClause:
+    """`stmt` compiled once into a text() statement with the given typed bind parameters (and typed
+    result `columns`), which SQLAlchemy then caches like any other statement. For statements without a
+    cache key; every parameter must be one of `binds` (no anonymous literals)."""
+    sql = str(stmt.compile(dialect=_NAMED_DIALECTS[dialect_name]))
+    statement = text(sql).bindparams(*binds)
+    return statement.columns(*columns) if columns else statement
 
 
 def json_text(value: Any) -> str:
