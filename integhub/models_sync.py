@@ -1,6 +1,7 @@
 """Tables of the sync engine: per-(company, provider) state with the lease, and the run history.
 
 Migration: integhub/migrations/versions/0003_sync_engine.py. Times are naive UTC like everywhere else.
+The roll-up of integration_metrics that 0003 also created lives in integhub/models_metrics.py.
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, BigIntPK, JSONType, utcnow
@@ -70,57 +71,3 @@ class SyncRun(Base):
     deleted: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # soft-deleted per object type
     error_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
-# --- daily roll-up of integration_metrics, read by the metrics page on PostgreSQL ------------------
-class MetricsDaily(Base):
-    """Per UTC day, company, provider and action: runs and sums, so the page never scans a month of rows."""
-
-    __tablename__ = "metrics_daily"
-    __table_args__ = (Index("idx_metrics_daily_action_day", "action", "day"),)
-    day: Mapped[datetime] = mapped_column(DateTime, primary_key=True)  # midnight UTC
-    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    provider: Mapped[str] = mapped_column(String(50), primary_key=True)
-    action: Mapped[str] = mapped_column(String(50), primary_key=True)
-    runs: Mapped[int] = mapped_column(Integer, default=0)
-    successes: Mapped[int] = mapped_column(Integer, default=0)
-    records: Mapped[int] = mapped_column(BigInteger, default=0)
-    duration_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    duration_max: Mapped[int] = mapped_column(Integer, default=0)
-    last_at: Mapped[datetime] = mapped_column(DateTime)  # the day's newest row ...
-    last_error_code: Mapped[str | None] = mapped_column(String(50), nullable=True)  # ... and its error code
-
-
-class MetricsDailyError(Base):
-    """Failures per UTC day, company, provider, action and error code."""
-
-    __tablename__ = "metrics_daily_errors"
-    day: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
-    company_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    provider: Mapped[str] = mapped_column(String(50), primary_key=True)
-    action: Mapped[str] = mapped_column(String(50), primary_key=True)
-    error_code: Mapped[str] = mapped_column(String(50), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class MetricsDailyDuration(Base):
-    """Duration histogram per UTC day, provider and action (all companies): log-spaced buckets with
-    the exact minimum and maximum inside each, for percentiles over long ranges."""
-
-    __tablename__ = "metrics_daily_durations"
-    day: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
-    provider: Mapped[str] = mapped_column(String(50), primary_key=True)
-    action: Mapped[str] = mapped_column(String(50), primary_key=True)
-    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
-    runs: Mapped[int] = mapped_column(Integer, default=0)
-    min_ms: Mapped[int] = mapped_column(Integer, default=0)
-    max_ms: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class MetricsRollupState(Base):
-    """How far the roll-up reaches: every day before `rolled_up_until` is in the daily tables."""
-
-    __tablename__ = "metrics_rollup_state"
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    rolled_up_until: Mapped[datetime] = mapped_column(DateTime)

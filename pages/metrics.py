@@ -5,6 +5,7 @@ Analysts limited to some companies only ever see those (the identity's scope nar
 """
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timedelta
 
 import altair as alt
@@ -18,6 +19,8 @@ from ui import auth
 from ui.auth import tr
 
 DEFAULT_DAYS = 14
+COMPANY_CHOICES = 50  # companies offered at once in the filter (search for the others)
+TABLE_ROWS = 50  # rows of the per-company table per page
 PROVIDER_NAMES = {p.name: p.display_name for p in all_providers()}
 
 hub = auth.page_hub()
@@ -27,23 +30,29 @@ scope = identity.company_scope("metrics.view")
 st.title(tr("metrics_page.title"), anchor=False)
 st.caption(tr("metrics_page.caption"))
 
-try:
-    options = mq.filter_options(hub, scope)
-except Exception as exc:  # noqa: BLE001 - a message, never a traceback
-    st.error(describe_error(exc, auth.lang()), icon=":material/error:")
-    st.stop()
-
 # --- filters -------------------------------------------------------------------------------------
 today = date.today()
 c1, c2, c3, c4 = st.columns([2, 3, 2, 2])
 dates = c1.date_input(tr("metrics_page.dates"), value=(today - timedelta(days=DEFAULT_DAYS - 1), today),
                       max_value=today, format="DD.MM.YYYY", key="metrics_dates")
-company_names = dict(options.companies)
 chosen = auth.chosen_company()
+default_companies = [chosen.id] if chosen is not None and (scope is None or chosen.id in scope) else []
+try:  # one page of companies (the fleet may hold ten thousand), always with the ones picked
+    options = mq.filter_options(hub, scope, search=st.session_state.get("metrics_company_search") or "",
+                                limit=COMPANY_CHOICES,
+                                chosen={*default_companies, *st.session_state.get("metrics_companies", [])})
+except Exception as exc:  # noqa: BLE001 - a message, never a traceback
+    st.error(describe_error(exc, auth.lang()), icon=":material/error:")
+    st.stop()
+company_names = dict(options.companies)
 companies = c2.multiselect(tr("metrics_page.companies"), list(company_names), key="metrics_companies",
-                           default=[chosen.id] if chosen is not None and chosen.id in company_names else [],
+                           default=[cid for cid in default_companies if cid in company_names],
                            format_func=lambda cid: company_names.get(cid, str(cid)),
                            placeholder=tr("metrics_page.all_companies"))
+c2.text_input(tr("metrics_page.company_search"), key="metrics_company_search", icon=":material/search:",
+              placeholder=tr("metrics_page.company_search_placeholder"), label_visibility="collapsed")
+if options.more_companies:
+    c2.caption(tr("metrics_page.more_companies", n=COMPANY_CHOICES))
 provider_choices = sorted(set(PROVIDER_NAMES) | set(options.providers))
 providers = c3.multiselect(tr("metrics_page.providers"), provider_choices, key="metrics_providers",
                            format_func=lambda p: PROVIDER_NAMES.get(p, p), placeholder=tr("metrics_page.all_providers"))
@@ -64,7 +73,11 @@ try:
     summary = mq.totals(hub, flt)
     series = mq.time_series(hub, flt)
     errors = mq.error_breakdown(hub, flt)
-    table = mq.per_company(hub, flt)
+    row_page = max(1, int(st.session_state.get("metrics_table_page") or 1))
+    table = mq.per_company_page(hub, flt, limit=TABLE_ROWS, offset=(row_page - 1) * TABLE_ROWS)
+    if not table.rows and table.total:  # the filter shrank the table below this page
+        row_page = st.session_state["metrics_table_page"] = math.ceil(table.total / TABLE_ROWS)
+        table = mq.per_company_page(hub, flt, limit=TABLE_ROWS, offset=(row_page - 1) * TABLE_ROWS)
 except Exception as exc:  # noqa: BLE001
     st.error(describe_error(exc, auth.lang()), icon=":material/error:")
     st.stop()
@@ -152,7 +165,7 @@ columns = {"company": tr("metrics_page.company"), "provider": tr("metrics_page.p
 st.dataframe(
     [{label: (PROVIDER_NAMES.get(row[key], row[key]) if key == "provider" else
               (row[key] * 100 if key == "success_rate" and row[key] is not None else row[key]))
-      for key, label in columns.items()} for row in table],
+      for key, label in columns.items()} for row in table.rows],
     hide_index=True, key="metrics_table",
     column_config={
         columns["success_rate"]: st.column_config.ProgressColumn(format="%.1f %%", min_value=0, max_value=100),
@@ -162,9 +175,17 @@ st.dataframe(
     },
 )
 
+if table.total > TABLE_ROWS:
+    p1, p2 = st.columns([1, 4], vertical_alignment="bottom")
+    p1.number_input(tr("metrics_page.table_page"), min_value=1, max_value=math.ceil(table.total / TABLE_ROWS), step=1,
+                    key="metrics_table_page")
+    first = (row_page - 1) * TABLE_ROWS + 1
+    p2.caption(tr("metrics_page.table_rows", first=first, last=first + len(table.rows) - 1, total=table.total))
+
 d1, d2 = st.columns(2)
 stamp = f"{start_day:%Y%m%d}-{end_day:%Y%m%d}"
-d1.download_button(tr("metrics_page.csv_companies"), mq.to_csv(table, list(columns)), key="metrics_csv_companies",
+d1.download_button(tr("metrics_page.csv_companies"),  # every row, built only when clicked
+                   lambda: mq.to_csv(mq.per_company(hub, flt), list(columns)), key="metrics_csv_companies",
                    file_name=f"sync-metriken-unternehmen-{stamp}.csv", mime="text/csv", icon=":material/download:")
 d2.download_button(tr("metrics_page.csv_series"),
                    mq.to_csv(series, ["bucket", "provider", "runs", "successes", "failures", "success_rate",

@@ -92,4 +92,15 @@ MESSAGES = {
     "metrics_page.last_error": {"de": "Letzter Fehler", "en": "Last error"},
     "metrics_page.csv_companies": {"de": "Tabelle als CSV", "en": "Table as CSV"},
     "metrics_page.csv_series": {"de": "Verlauf als CSV", "en": "Time series as CSV"},
+    "metrics_page.company_search": {"de": "Unternehmen suchen", "en": "Search companies"},
+    "metrics_page.company_search_placeholder": {"de": "Name eingeben …", "en": "Type a name …"},
+    "metrics_page.more_companies": {
+        "de": "Die Auswahl zeigt die ersten {n} Unternehmen; weitere über die Suche.",
+        "en": "The list shows the first {n} companies; search to find the others.",
+    },
+    "metrics_page.table_page": {"de": "Seite", "en": "Page"},
+    "metrics_page.table_rows": {
+        "de": "Zeilen {first}–{last} von {total}, schlechteste Erfolgsquote zuerst. Die CSV-Datei enthält alle.",
+        "en": "Rows {first}–{last} of {total}, worst success rate first. The CSV file holds all of them.",
+    },
 }

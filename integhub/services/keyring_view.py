@@ -1,25 +1,22 @@
 """The key ring as the key-management page shows it: which key encrypts, how many secrets each key
 still protects, rotation with progress, and the result of `check-keys`. Admins for all companies only.
 
-Counting per key reads only the key id in each ciphertext's prefix (``ih1:<key id>:…``), in SQL,
-without decrypting anything; `check` decrypts every secret and so proves the ring really works.
+The count per key comes from `secret_key_counts` (integhub/models_keys.py, keys.key_usage): a few
+rows per key id, kept current by database triggers on every write of a ciphertext, so the page
+reads a handful of rows whatever the size of the fleet. `check` decrypts every secret, so it proves the ring really
+works, and recounts the table from the ciphertexts (keys.check_keys).
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, func, null, select, union_all
-
-from ..crypto import PREFIX
 from ..db import Hub
-from ..models import IntegrationConfig
+from ..models_keys import UNRECOGNISED
 from . import keys
 from .access import Identity, require
 
 PERMISSION = "keys.manage"
-_KEY_ID_START = len(PREFIX) + 2  # 1-based SQL position after "ih1:"
-_KEY_ID_LEN = 8
 
 
 @dataclass
@@ -42,18 +39,8 @@ class KeyRingView:
 
 def key_ring_view(hub: Hub, identity: Identity) -> KeyRingView:
     require(identity, PERMISSION)
-    cfg = IntegrationConfig.__table__
-    parts = []
-    for column in (cfg.c.api_key, cfg.c.webhook_secret):
-        kid = func.substr(column, _KEY_ID_START, _KEY_ID_LEN)
-        ours = column.like(f"{PREFIX}:%")
-        parts.append(select(kid.label("kid")).where(column.is_not(None), column != "", ours))
-        parts.append(select(cast(null(), String(_KEY_ID_LEN)).label("kid"))
-                     .where(column.is_not(None), column != "", ~ours))
-    tokens = union_all(*parts).subquery()
-    with hub.session() as s:
-        per_key = {kid: n for kid, n in s.execute(select(tokens.c.kid, func.count()).group_by(tokens.c.kid))}
-    unrecognised = per_key.pop(None, 0)
+    per_key = keys.key_usage(hub)
+    unrecognised = per_key.pop(UNRECOGNISED, 0)
     ring = hub.keyring.key_ids
     infos = [KeyInfo(k, i, i == 0, per_key.get(k, 0)) for i, k in enumerate(ring)]
     infos += [KeyInfo(k, None, False, n) for k, n in sorted(per_key.items()) if k not in ring]

@@ -1,64 +1,96 @@
 """Read side of integration_metrics for the analysts' metrics page (no Streamlit here).
 
-Everything is aggregated in SQL, never by loading rows into Python. Two paths give the same figures:
+Everything is aggregated in SQL, never by loading rows into Python. Two sources, one answer:
 
-- Raw rows (SQLite always; PostgreSQL for hour buckets, for filters on companies, and for the part of
-  a range the roll-up does not cover yet). Buckets with date_trunc (PostgreSQL) or strftime
-  (SQLite); exact continuous percentiles: percentile_cont on PostgreSQL, on SQLite the same from
-  window functions (rank the durations per group, weight the two neighbours of position p·(n−1)).
-- The daily roll-up (PostgreSQL): `metrics_daily`, `metrics_daily_errors` and
-  `metrics_daily_durations` hold closed UTC days (older than ROLLUP_GRACE) per company, provider
-  and action, so a month over a million rows reads tens of thousands of rows instead. It is
-  extended on demand by whichever query first needs a newly closed day. Durations are kept as a
-  histogram (log-spaced buckets, ~10 % wide, with the exact minimum and maximum inside each), so
-  p50/p95 over rolled-up days are interpolated within one bucket: within a few per cent of
-  percentile_cont. Counts, sums and success rates are exact on both paths. The per-company table
-  shows average and maximum duration, which both paths give exactly.
+- **The roll-up** (integhub/models_metrics.py, SQLite and PostgreSQL alike) for views over every
+  company: per UTC hour and (provider, action) the runs, successes, records, failures per error
+  code and a duration histogram; per UTC day a duration histogram and, per company, runs, sums,
+  maximum and the newest run. `refresh_rollup` extends it: every query first rolls up the 5-minute
+  slots that closed (are older than ROLLUP_GRACE) since the previous one, in one short write
+  transaction, so the roll-up trails the present by 15–20 minutes; the first query after a
+  migration builds it from all rows, one day per transaction. A page over a month therefore reads
+  about 24 rows per hour and provider plus the histogram buckets, whatever the fleet size.
+- **Raw rows** for the rest: the minutes the roll-up does not cover yet, the ragged ends of ranges
+  that do not start or end on a full hour (day), and every view filtered to companies (an
+  analyst's scope, chosen companies), which reads only those companies' rows through
+  idx_integration_metrics_company_provider_time. `use_rollup=False` reads raw rows only.
+
+Both sources are read inside one snapshot per query (REPEATABLE READ on PostgreSQL, one read
+transaction on SQLite), so a roll-up that advances meanwhile is never counted twice.
+
+What is exact: runs, successes, failures, success rate, records, failures per error code, average
+and maximum duration, the newest run and its error code — the same figures on every path (tests
+compare them with the raw rows on both databases). p50/p95 are exact (percentile_cont, on SQLite
+the same from window functions) whenever the raw rows are read, that is with a company filter.
+Over the roll-up they come from the histograms: buckets 1 ms wide up to 200 ms and then about 1 %
+wide, each with its exact minimum and maximum; the value at a rank is interpolated inside its
+bucket, so it lies in the same bucket as the true value — at most one bucket width (≤ 1 ms below
+200 ms, ~1 % above) from percentile_cont, and exact whenever a bucket holds at most two distinct
+values.
 
 Times are naive UTC, filters are half-open [start, end).
 """
 from __future__ import annotations
 
+import bisect
+import contextlib
 import csv
 import io
 import logging
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select, text
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, literal_column, or_, select, text, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from ..db import Hub
 from ..models import Company, IntegrationMetric, utcnow
-from ..models_sync import MetricsDaily, MetricsDailyDuration, MetricsDailyError, MetricsRollupState
+from ..models_metrics import (
+    MetricsDaily,
+    MetricsDailyDuration,
+    MetricsDimension,
+    MetricsHourly,
+    MetricsHourlyDuration,
+    MetricsHourlyError,
+    MetricsRollupState,
+)
 
 log = logging.getLogger(__name__)
 
 M = IntegrationMetric.__table__
-D, E, H = MetricsDaily.__table__, MetricsDailyError.__table__, MetricsDailyDuration.__table__
+D = MetricsDaily.__table__  # per company and day
+DH = MetricsDailyDuration.__table__  # histogram per day
+HC, HE, HH = MetricsHourly.__table__, MetricsHourlyError.__table__, MetricsHourlyDuration.__table__  # per hour
+PAIRS, STATE = MetricsDimension.__table__, MetricsRollupState.__table__
 BUCKETS = ("hour", "day", "week")
 PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95}
-ROLLUP_GRACE = timedelta(minutes=15)  # a day is rolled up once it has been over this long (late rows, clock skew)
-DAY = timedelta(days=1)
+SLOT = timedelta(minutes=5)  # the roll-up advances in steps of this
+ROLLUP_GRACE = timedelta(minutes=15)  # a slot is rolled up once it ended this long ago (commit latency, clock skew)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+Range = tuple[datetime, datetime]
 
 
 def _duration_bounds() -> list[int]:
-    """Lower bounds of the histogram buckets in ms: 1, 2, …, then ×1.1 up to two hours."""
-    bounds, b = [], 1
-    while b <= 7_200_000:
-        bounds.append(b)
-        b = max(b + 1, math.ceil(b * 1.1))
+    """Lower bounds of the histogram buckets in ms: 1, 2, …, 200, then ×1.01 up to two hours."""
+    bounds = list(range(1, 201))
+    while bounds[-1] <= 7_200_000:
+        bounds.append(max(bounds[-1] + 1, math.ceil(bounds[-1] * 1.01)))
     return bounds
 
 
 DURATION_BOUNDS = _duration_bounds()
-_WIDTH_BUCKET = ("width_bucket(integration_metrics.duration_ms, ARRAY["
-                 + ",".join(map(str, DURATION_BOUNDS)) + "])")
+
+
+def duration_bucket(ms: int) -> int:
+    """The bucket of a duration: how many lower bounds it reaches (PostgreSQL's width_bucket)."""
+    return bisect.bisect_right(DURATION_BOUNDS, ms)
 
 
 @dataclass(frozen=True)
@@ -83,7 +115,7 @@ class MetricsFilter:
         chosen = allowed if self.company_ids is None else allowed & set(self.company_ids)
         return replace(self, company_ids=sorted(chosen))
 
-    def conditions(self, ranges: Sequence[tuple[datetime, datetime]] | None = None) -> list[ColumnElement[bool]]:
+    def conditions(self, ranges: Sequence[Range] | None = None) -> list[ColumnElement[bool]]:
         """WHERE of the raw rows; `ranges` replaces [start, end) by those time ranges."""
         ranges = [(self.start, self.end)] if ranges is None else list(ranges)
         spans = [and_(M.c.created_at >= a, M.c.created_at < b) for a, b in ranges]
@@ -93,8 +125,11 @@ class MetricsFilter:
         where += self._dimension_conditions(M)
         return where
 
-    def rollup_conditions(self, table, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-        return [table.c.day >= start, table.c.day < end, *self._dimension_conditions(table)]
+    def rollup_conditions(self, table, ranges: Sequence[Range]) -> list[ColumnElement[bool]]:
+        """WHERE of a roll-up table (time column `hour` or `day`) over those ranges."""
+        time = table.c.hour if "hour" in table.c else table.c.day
+        spans = [and_(time >= a, time < b) for a, b in ranges]
+        return [spans[0] if len(spans) == 1 else or_(*spans), *self._dimension_conditions(table)]
 
     def _dimension_conditions(self, table) -> list[ColumnElement[bool]]:
         where = []
@@ -105,107 +140,207 @@ class MetricsFilter:
         return where
 
 
-# --- the roll-up (PostgreSQL) ----------------------------------------------------------------------
-def _floor_day(moment: datetime) -> datetime:
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+# --- dialect helpers -------------------------------------------------------------------------------
+def _floor(moment: datetime, step: timedelta) -> datetime:
+    return datetime.min + (moment - datetime.min) // step * step
 
 
-def _ceil_day(moment: datetime) -> datetime:
-    floor = _floor_day(moment)
-    return floor if floor == moment else floor + DAY
+def _ceil(moment: datetime, step: timedelta) -> datetime:
+    floor = _floor(moment, step)
+    return floor if floor == moment else floor + step
 
 
-_ROLLUP_SQL = (
-    """INSERT INTO metrics_daily (day, company_id, provider, action, runs, successes, records, duration_sum,
-                                  duration_max, last_at, last_error_code)
-       SELECT date_trunc('day', created_at), company_id, provider, action, count(*),
-              count(*) FILTER (WHERE success), coalesce(sum(records_synced), 0), coalesce(sum(duration_ms), 0),
-              coalesce(max(duration_ms), 0), max(created_at),
-              (array_agg(error_code ORDER BY created_at DESC, id DESC))[1]
-       FROM integration_metrics WHERE created_at >= :a AND created_at < :b GROUP BY 1, 2, 3, 4""",
-    """INSERT INTO metrics_daily_errors (day, company_id, provider, action, error_code, failures, last_at)
-       SELECT date_trunc('day', created_at), company_id, provider, action, coalesce(error_code, 'unknown'),
-              count(*), max(created_at)
-       FROM integration_metrics WHERE created_at >= :a AND created_at < :b AND NOT success GROUP BY 1, 2, 3, 4, 5""",
-    """INSERT INTO metrics_daily_durations (day, provider, action, bucket, runs, min_ms, max_ms)
-       SELECT date_trunc('day', created_at), provider, action, width_bucket(duration_ms, CAST(:bounds AS integer[])),
-              count(*), min(duration_ms), max(duration_ms)
-       FROM integration_metrics WHERE created_at >= :a AND created_at < :b GROUP BY 1, 2, 3, 4""",
-)
-
-
-def refresh_rollup(hub: Hub) -> datetime | None:
-    """Roll every closed day up that is not yet; returns how far the roll-up reaches (exclusive), or
-    None where there is none (SQLite, or a database migrated before it existed)."""
-    if hub.dialect != "postgresql":
-        return None
-    try:
-        with hub.session() as s:
-            now = s.execute(select(func.timezone("UTC", func.clock_timestamp()))).scalar_one()
-            target = _floor_day(now - ROLLUP_GRACE)
-            state = MetricsRollupState.__table__
-            current = s.execute(select(state.c.rolled_up_until).where(state.c.name == "metrics")).scalar()
-            if current is not None and current >= target:
-                return current
-            # Serialise concurrent refreshers: the first creates/locks the state row, the others wait
-            # here and then find the work done.
-            first = s.scalar(select(func.min(M.c.created_at)))
-            s.execute(text("INSERT INTO metrics_rollup_state (name, rolled_up_until) VALUES ('metrics', :at) "
-                           "ON CONFLICT (name) DO NOTHING"), {"at": _floor_day(first) if first else target})
-            current = s.execute(select(state.c.rolled_up_until).where(state.c.name == "metrics")
-                                .with_for_update()).scalar_one()
-            if current >= target:
-                return current
-            for day_start in (D, E, H):
-                s.execute(day_start.delete().where(day_start.c.day >= current, day_start.c.day < target))
-            for sql in _ROLLUP_SQL:
-                s.execute(text(sql), {"a": current, "b": target, "bounds": DURATION_BOUNDS})
-            s.execute(state.update().where(state.c.name == "metrics").values(rolled_up_until=target))
-            return target
-    except (ProgrammingError, OperationalError):
-        log.warning("metrics roll-up not available (database not migrated?); reading raw rows")
-        return None
-
-
-@dataclass(frozen=True)
-class _Plan:
-    rollup: tuple[datetime, datetime] | None  # whole days read from the roll-up
-    raw: list[tuple[datetime, datetime]]  # the rest, read from integration_metrics
-
-
-def _plan(hub: Hub, f: MetricsFilter, use_rollup: bool) -> _Plan:
-    whole = _Plan(None, [(f.start, f.end)])
-    if not use_rollup or f.company_ids is not None or f.bucket == "hour" or hub.dialect != "postgresql":
-        return whole
-    reach = refresh_rollup(hub)
-    if reach is None:
-        return whole
-    start, end = _ceil_day(f.start), min(_floor_day(f.end), reach)
-    if start >= end:
-        return whole
-    raw = [(a, b) for a, b in ((f.start, start), (end, f.end)) if a < b]
-    return _Plan((start, end), raw)
-
-
-# --- raw rows --------------------------------------------------------------------------------------
-def _bucket(dialect: str, bucket: str, column=None) -> ColumnElement:
-    column = M.c.created_at if column is None else column
-    if bucket not in BUCKETS:
+def _trunc(dialect: str, unit: str, column) -> ColumnElement:
+    """The start of the hour/day/week (weeks start on Monday) of a timestamp column. On SQLite in
+    SQLAlchemy's storage format, so results compare and merge with stored timestamps."""
+    if unit not in BUCKETS:
         raise ValueError(f"bucket must be one of {BUCKETS}")
     if dialect == "postgresql":
-        return func.date_trunc(bucket, column)
-    if bucket == "hour":
-        return func.strftime("%Y-%m-%d %H:00:00", column)
-    if bucket == "day":
-        return func.strftime("%Y-%m-%d 00:00:00", column)
-    # weeks start on Monday, as date_trunc('week') does: the next Sunday (or this one) minus six days
-    return func.strftime("%Y-%m-%d 00:00:00", column, "weekday 0", "-6 days")
+        return func.date_trunc(unit, column)
+    if unit == "hour":
+        return func.strftime("%Y-%m-%d %H:00:00.000000", column)
+    if unit == "day":
+        return func.strftime("%Y-%m-%d 00:00:00.000000", column)
+    # the next Sunday (or this one) minus six days
+    return func.strftime("%Y-%m-%d 00:00:00.000000", column, "weekday 0", "-6 days")
+
+
+def _bucket_of(dialect: str, column) -> ColumnElement:
+    if dialect == "postgresql":
+        return func.width_bucket(column, cast(literal(DURATION_BOUNDS, postgresql.ARRAY(Integer)),
+                                              postgresql.ARRAY(Integer)))
+    return func.integhub_duration_bucket(column)  # registered on the connection (_prepare)
+
+
+def _greatest(dialect: str, a, b):
+    return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
+
+
+def _least(dialect: str, a, b):
+    return func.least(a, b) if dialect == "postgresql" else func.min(a, b)
+
+
+def _prepare(s: Session) -> str:
+    """The session's dialect; on SQLite also the duration-bucket function for this connection."""
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        s.connection().connection.driver_connection.create_function(
+            "integhub_duration_bucket", 1, lambda ms: None if ms is None else duration_bucket(ms), deterministic=True)
+    return dialect
 
 
 def _as_datetime(value: Any) -> Any:
     if isinstance(value, str):
         return datetime.fromisoformat(value)
     return value
+
+
+def _ok() -> ColumnElement:
+    return case((M.c.success.is_(True), 1), else_=0)
+
+
+# --- the roll-up -----------------------------------------------------------------------------------
+def _reach_and_now(hub: Hub) -> tuple[datetime | None, datetime]:
+    with hub.session() as s:
+        reach = select(STATE.c.rolled_up_until).where(STATE.c.name == "metrics").scalar_subquery()
+        if s.get_bind().dialect.name == "postgresql":  # the database's clock: the same for every process
+            return tuple(s.execute(select(reach, func.timezone("UTC", func.clock_timestamp()))).one())
+        return s.execute(select(reach)).scalar(), utcnow()
+
+
+def refresh_rollup(hub: Hub) -> datetime | None:
+    """Roll up every closed slot that is not yet; returns how far the roll-up reaches (exclusive), or
+    None where there is none (a database migrated before it existed)."""
+    try:
+        reach, now = _reach_and_now(hub)
+        target = _floor(now - ROLLUP_GRACE, SLOT)
+        if reach is not None and reach >= target:
+            return reach
+        while True:
+            with hub.session() as s:
+                dialect = _prepare(s)
+                first = s.scalar(select(func.min(M.c.created_at)))
+                # Serialise refreshers: on SQLite this first write takes the write lock; on PostgreSQL
+                # the state row is then locked, and whoever waited finds the work done.
+                insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(STATE)
+                s.execute(insert.values(name="metrics", rolled_up_until=_floor(_as_datetime(first), DAY) if first else target)
+                          .on_conflict_do_nothing(index_elements=["name"]))
+                current = s.execute(select(STATE.c.rolled_up_until).where(STATE.c.name == "metrics")
+                                    .with_for_update()).scalar_one()
+                if current >= target:
+                    return current
+                upto = min(target, _floor(current, DAY) + DAY)  # a day per transaction at most
+                _roll_up(s, dialect, current, upto)
+                s.execute(STATE.update().where(STATE.c.name == "metrics").values(rolled_up_until=upto))
+            if upto >= target:
+                return upto
+    except (ProgrammingError, OperationalError):
+        log.warning("metrics roll-up not available (database not migrated?); reading raw rows")
+        return None
+
+
+def _upsert(s: Session, dialect: str, table, query, *, add: Sequence[str] = (), low: Sequence[str] = (),
+            high: Sequence[str] = (), newest: tuple[str, str] | None = None) -> None:
+    """INSERT … SELECT that adds into rows already there (sums add, minima/maxima merge; `newest`:
+    (time column, value column) keep the value of the later time)."""
+    columns = [c.name for c in query.selected_columns]
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).from_select(columns, query)
+    new = stmt.excluded
+    values: dict[str, Any] = {c: table.c[c] + new[c] for c in add}
+    values |= {c: _least(dialect, table.c[c], new[c]) for c in low}
+    values |= {c: _greatest(dialect, table.c[c], new[c]) for c in high}
+    if newest:
+        at, value = newest
+        values[value] = case((new[at] > table.c[at], new[value]), else_=table.c[value])
+        values[at] = _greatest(dialect, table.c[at], new[at])
+    key = [c.name for c in table.primary_key.columns]
+    s.execute(stmt.on_conflict_do_update(index_elements=key, set_=values) if values
+              else stmt.on_conflict_do_nothing(index_elements=key))
+
+
+def _roll_up(s: Session, dialect: str, a: datetime, b: datetime) -> None:
+    """Add the rows of [a, b) (within one day) to every roll-up table."""
+    span = [M.c.created_at >= a, M.c.created_at < b]
+    hour, day = _trunc(dialect, "hour", M.c.created_at), _trunc(dialect, "day", M.c.created_at)
+    bucket = _bucket_of(dialect, M.c.duration_ms)
+    dims = [M.c.provider, M.c.action]
+    _upsert(s, dialect, HC, select(hour.label("hour"), *dims, func.count().label("runs"), func.sum(_ok()).label("successes"),
+                                   func.coalesce(func.sum(M.c.records_synced), 0).label("records"))
+            .where(*span).group_by(hour, *dims), add=("runs", "successes", "records"))
+    code = func.coalesce(M.c.error_code, "unknown")
+    _upsert(s, dialect, HE, select(hour.label("hour"), *dims, code.label("error_code"), func.count().label("failures"),
+                                   func.max(M.c.created_at).label("last_at"))
+            .where(*span, M.c.success.is_(False)).group_by(hour, *dims, code), add=("failures",), high=("last_at",))
+    for table, time in ((HH, hour), (DH, day)):
+        _upsert(s, dialect, table, select(time.label(table.c[0].name), *dims, bucket.label("bucket"),
+                                          func.count().label("runs"), func.min(M.c.duration_ms).label("min_ms"),
+                                          func.max(M.c.duration_ms).label("max_ms"))
+                .where(*span).group_by(time, *dims, bucket), add=("runs",), low=("min_ms",), high=("max_ms",))
+    ranked = select(day.label("day"), M.c.company_id, *dims, M.c.success, M.c.records_synced, M.c.duration_ms,
+                    M.c.created_at, M.c.error_code,
+                    func.row_number().over(partition_by=[day, M.c.company_id, *dims],
+                                           order_by=[M.c.created_at.desc(), M.c.id.desc()]).label("rn")
+                    ).where(*span).subquery()
+    r = ranked.c
+    keys = [r.day, r.company_id, r.provider, r.action]
+    _upsert(s, dialect, D, select(
+        *keys, func.count().label("runs"), func.sum(case((r.success.is_(True), 1), else_=0)).label("successes"),
+        func.coalesce(func.sum(r.records_synced), 0).label("records"),
+        func.coalesce(func.sum(r.duration_ms), 0).label("duration_sum"),
+        func.coalesce(func.max(r.duration_ms), 0).label("duration_max"), func.max(r.created_at).label("last_at"),
+        func.max(case((r.rn == 1, r.error_code))).label("last_error_code")).group_by(*keys),
+        add=("runs", "successes", "records", "duration_sum"), high=("duration_max",),
+        newest=("last_at", "last_error_code"))
+    _upsert(s, dialect, PAIRS, select(*dims).where(*span).distinct())
+
+
+# --- reading: one snapshot, a plan of which source covers what -------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    start: datetime
+    end: datetime
+    hours: Range | None = None  # covered by the hourly tables (all companies)
+    days: Range | None = None  # covered by the daily tables (a sub-range of `hours`)
+
+    def outside(self, cover: Range | None) -> list[Range]:
+        """The parts of [start, end) that `cover` leaves to the raw rows."""
+        if cover is None:
+            return [(self.start, self.end)]
+        return [(a, b) for a, b in ((self.start, cover[0]), (cover[1], self.end)) if a < b]
+
+    def hours_beside_days(self) -> list[Range]:
+        """The parts of `hours` that the days do not cover (the ragged ends)."""
+        if self.hours is None:
+            return []
+        if self.days is None:
+            return [self.hours]
+        return [(a, b) for a, b in ((self.hours[0], self.days[0]), (self.days[1], self.hours[1])) if a < b]
+
+
+def _cover(f: MetricsFilter, reach: datetime, step: timedelta) -> Range | None:
+    """Whole hours (days) of [start, end) in the roll-up. A row for an hour (day) holds that hour (day)
+    up to `reach`, so the partial one at `reach` counts when the filter reaches past it."""
+    a = _ceil(f.start, step)
+    b = reach if reach <= f.end else _floor(f.end, step)
+    return (a, b) if a < b else None
+
+
+@contextlib.contextmanager
+def _reading(hub: Hub, f: MetricsFilter, use_rollup: bool = True) -> Iterator[tuple[Session, str, _Plan]]:
+    """A read-only snapshot and the plan for `f` within it (raw rows only with company filters)."""
+    rollup = use_rollup and f.company_ids is None and refresh_rollup(hub) is not None
+    with hub.sessions() as s, s.begin():
+        dialect = _prepare(s)
+        if dialect == "postgresql":
+            s.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        else:
+            s.connection().exec_driver_sql("BEGIN")  # pysqlite starts none for reads: one snapshot for all of them
+        plan = _Plan(f.start, f.end)
+        if rollup:
+            reach = _as_datetime(s.execute(select(STATE.c.rolled_up_until).where(STATE.c.name == "metrics")).scalar())
+            if reach is not None:
+                plan = replace(plan, hours=_cover(f, reach, HOUR), days=_cover(f, reach, DAY))
+        yield s, dialect, plan
 
 
 def _finish(row: dict) -> dict:
@@ -222,38 +357,31 @@ def _finish(row: dict) -> dict:
     return row
 
 
-def _raw_aggregate(hub: Hub, f: MetricsFilter, groups: dict[str, ColumnElement], *,
-                   ranges: Sequence[tuple[datetime, datetime]] | None = None, percentiles: bool = True) -> list[dict]:
-    """Runs, successes, records and (exact) duration percentiles per group, or average and maximum
-    duration with `percentiles=False`."""
-    success = case((M.c.success.is_(True), 1), else_=0)
-    where = f.conditions(ranges)
-    with hub.session() as s:
-        dialect = s.get_bind().dialect.name
-        if not percentiles or dialect == "postgresql":
-            cols = [expr.label(name) for name, expr in groups.items()]
-            if percentiles:
-                durations = [func.percentile_cont(p).within_group(M.c.duration_ms).label(name)
-                             for name, p in PERCENTILES.items()]
-            else:
-                durations = [func.avg(M.c.duration_ms).label("avg_ms"), func.max(M.c.duration_ms).label("max_ms"),
-                             func.sum(M.c.duration_ms).label("duration_sum")]
-            query = select(*cols, func.count().label("runs"), func.sum(success).label("successes"),
-                           func.coalesce(func.sum(M.c.records_synced), 0).label("records"), *durations).where(*where)
-            if cols:
-                query = query.group_by(*cols)
-        else:
-            query = _sqlite_percentiles(where, groups, success)
-        rows = [dict(r._mapping) for r in s.execute(query)]
-    return [_finish(row) for row in rows]
+# --- raw rows, exact percentiles -------------------------------------------------------------------
+def _raw_aggregate(s: Session, dialect: str, f: MetricsFilter, groups: dict[str, ColumnElement]) -> list[dict]:
+    """Runs, successes, records and exact duration percentiles per group, from the raw rows."""
+    where = f.conditions()
+    if dialect == "postgresql":
+        cols = [expr.label(name) for name, expr in groups.items()]
+        durations = [func.percentile_cont(p).within_group(M.c.duration_ms).label(name)
+                     for name, p in PERCENTILES.items()]
+        query = select(*cols, func.count().label("runs"), func.sum(_ok()).label("successes"),
+                       func.coalesce(func.sum(M.c.records_synced), 0).label("records"), *durations).where(*where)
+        if cols:
+            query = query.group_by(*cols)
+    else:
+        query = _sqlite_percentiles(where, groups)
+    return [_finish(dict(r._mapping)) for r in s.execute(query)]
 
 
-def _sqlite_percentiles(where: list, groups: dict[str, ColumnElement], success: ColumnElement):
+def _sqlite_percentiles(where: list, groups: dict[str, ColumnElement]):
+    """percentile_cont from window functions: rank the durations per group, weight the two
+    neighbours of position p·(n−1)."""
     group_cols = [expr.label(name) for name, expr in groups.items()]
     partition = list(groups.values()) or None
     ranked = select(
         *group_cols,
-        success.label("ok"),
+        _ok().label("ok"),
         M.c.records_synced.label("records_synced"),
         M.c.duration_ms.label("v"),
         (func.row_number().over(partition_by=partition, order_by=M.c.duration_ms) - 1).label("rn"),
@@ -274,201 +402,242 @@ def _sqlite_percentiles(where: list, groups: dict[str, ColumnElement], success: 
     return query.group_by(*keys) if keys else query
 
 
-# --- histograms (PostgreSQL roll-up path) ------------------------------------------------------------
+# --- the roll-up path: exact counts, percentiles from histograms -----------------------------------
 Histogram = dict[int, list[int]]  # bucket → [runs, min_ms, max_ms]
-
-
-def _histograms(hub: Hub, f: MetricsFilter, plan: _Plan, group: dict[str, Any]) -> dict[tuple, Histogram]:
-    """Merged duration histograms per group: roll-up days plus raw rows. `group` maps a name to a
-    pair (function of a roll-up table → expression, raw expression)."""
-    out: dict[tuple, Histogram] = {}
-
-    def add(rows) -> None:
-        for row in rows:
-            *key, bucket, runs, lo, hi = row
-            hist = out.setdefault(tuple(key), {})
-            if bucket in hist:
-                entry = hist[bucket]
-                entry[0] += runs
-                entry[1], entry[2] = min(entry[1], lo), max(entry[2], hi)
-            else:
-                hist[bucket] = [int(runs), int(lo), int(hi)]
-
-    with hub.session() as s:
-        if plan.rollup:
-            keys = [exprs[0](H).label(name) for name, exprs in group.items()]
-            add(s.execute(select(*keys, H.c.bucket, func.sum(H.c.runs), func.min(H.c.min_ms), func.max(H.c.max_ms))
-                          .where(*f.rollup_conditions(H, *plan.rollup)).group_by(*keys, H.c.bucket)))
-        if plan.raw:
-            keys = [exprs[1].label(name) for name, exprs in group.items()]
-            bucket = literal_column(_WIDTH_BUCKET)
-            add(s.execute(select(*keys, bucket, func.count(), func.min(M.c.duration_ms), func.max(M.c.duration_ms))
-                          .where(*f.conditions(plan.raw)).group_by(*keys, bucket)))
-    return out
 
 
 def hist_percentile(hist: Histogram, p: float) -> float | None:
     """percentile_cont from a histogram: the values inside a bucket are taken as evenly spread between
     its exact minimum and maximum (exact whenever a bucket holds at most two distinct values)."""
-    entries = sorted(hist.items())
-    n = sum(e[0] for _b, e in entries)
+    return _percentiles([entry for _b, entry in sorted(hist.items())], [p])[0]
+
+
+def _percentiles(entries: Sequence[Sequence[int]], ps: Sequence[float]) -> list[float | None]:
+    """`hist_percentile` for several p at once over (runs, min_ms, max_ms) in bucket order: one pass."""
+    n = sum(e[0] for e in entries)
     if n == 0:
-        return None
-
-    def value(index: int) -> float:
-        seen = 0
-        for _bucket, (runs, lo, hi) in entries:
-            if index < seen + runs:
-                return float(lo) if runs == 1 else lo + (hi - lo) * (index - seen) / (runs - 1)
-            seen += runs
-        return float(entries[-1][1][2])
-
-    pos = p * (n - 1)
-    low = int(pos)
-    below = value(low)
-    return below if pos == low else below + (value(low + 1) - below) * (pos - low)
-
-
-# --- what the page shows ---------------------------------------------------------------------------
-def _merge(rows: Iterable[dict], key: Sequence[str], into: dict[tuple, dict]) -> None:
-    for row in rows:
-        k = tuple(row[name] for name in key)
-        if k not in into:
-            into[k] = dict(row)
-            continue
-        target = into[k]
-        for name in ("runs", "successes", "records", "duration_sum"):
-            target[name] = (target.get(name) or 0) + (row.get(name) or 0)
-        if row.get("max_ms") is not None:
-            target["max_ms"] = max(target.get("max_ms") or 0, row["max_ms"])
-        if row.get("last_at") is not None and (target.get("last_at") is None or row["last_at"] > target["last_at"]):
-            target["last_at"], target["last_error_code"] = row["last_at"], row.get("last_error_code")
-
-
-def _rollup_counts(hub: Hub, f: MetricsFilter, plan: _Plan, groups: dict[str, ColumnElement]) -> list[dict]:
-    keys = [expr.label(name) for name, expr in groups.items()]
-    query = select(*keys, func.sum(D.c.runs).label("runs"), func.sum(D.c.successes).label("successes"),
-                   func.sum(D.c.records).label("records"), func.sum(D.c.duration_sum).label("duration_sum"),
-                   func.max(D.c.duration_max).label("max_ms")).where(*f.rollup_conditions(D, *plan.rollup))
-    if keys:
-        query = query.group_by(*keys)
-    with hub.session() as s:
-        return [dict(r._mapping) for r in s.execute(query)]
-
-
-def _counts_and_percentiles(hub: Hub, f: MetricsFilter, plan: _Plan, group: dict[str, tuple]) -> list[dict]:
-    """Roll-up path: exact counts from both sources, percentiles from the merged histograms."""
-    merged: dict[tuple, dict] = {}
-    names = list(group)
-    _merge(_rollup_counts(hub, f, plan, {n: e[0](D) for n, e in group.items()}), names, merged)
-    if plan.raw:
-        _merge(_raw_aggregate(hub, f, {n: e[1] for n, e in group.items()}, ranges=plan.raw, percentiles=False),
-               names, merged)
-    hists = _histograms(hub, f, plan, group)
+        return [None] * len(ps)
+    positions = [p * (n - 1) for p in ps]
+    wanted = sorted({k for pos in positions for k in (int(pos), min(int(pos) + 1, n - 1))})
+    values: dict[int, float] = {}
+    seen, i = 0, 0
+    for runs, lo, hi in entries:
+        while i < len(wanted) and wanted[i] < seen + runs:
+            k = wanted[i]
+            values[k] = float(lo) if runs == 1 else lo + (hi - lo) * (k - seen) / (runs - 1)
+            i += 1
+        if i == len(wanted):
+            break
+        seen += runs
     out = []
-    for key, row in merged.items():
-        if not row.get("runs"):
-            continue
-        hist = hists.get(key, {})
-        row.update({name: hist_percentile(hist, p) for name, p in PERCENTILES.items()})
-        for extra in ("duration_sum", "avg_ms", "max_ms"):
-            row.pop(extra, None)
+    for pos in positions:
+        low = int(pos)
+        out.append(values[low] if pos == low else values[low] + (values[low + 1] - values[low]) * (pos - low))
+    return out
+
+
+def _time_key(dialect: str, bucket: str | None, column) -> dict[str, ColumnElement]:
+    return {} if bucket is None else {"bucket": _trunc(dialect, bucket, column)}
+
+
+def _rollup_counts(s: Session, dialect: str, f: MetricsFilter, plan: _Plan, bucket: str | None) -> dict[tuple, dict]:
+    """Runs, successes and records per (time bucket, provider) — or in total with bucket None —
+    from the hourly table plus the raw rows it does not cover. One statement: one snapshot."""
+    def keys(time_column, provider) -> list[ColumnElement]:
+        exprs = _time_key(dialect, bucket, time_column) | ({} if bucket is None else {"provider": provider})
+        return [e.label(n) for n, e in exprs.items()]
+
+    parts = []
+    if plan.hours:
+        k = keys(HC.c.hour, HC.c.provider)
+        parts.append(select(*k, func.sum(HC.c.runs).label("runs"), func.sum(HC.c.successes).label("successes"),
+                            func.sum(HC.c.records).label("records"))
+                     .where(*f.rollup_conditions(HC, [plan.hours])).group_by(*k))
+    raw = plan.outside(plan.hours)
+    if raw:
+        k = keys(M.c.created_at, M.c.provider)
+        parts.append(select(*k, func.count().label("runs"), func.sum(_ok()).label("successes"),
+                            func.coalesce(func.sum(M.c.records_synced), 0).label("records"))
+                     .where(*f.conditions(raw)).group_by(*k))
+    u = union_all(*parts).subquery()
+    names = [] if bucket is None else ["bucket", "provider"]
+    query = select(*[u.c[n] for n in names], func.sum(u.c.runs).label("runs"),
+                   func.sum(u.c.successes).label("successes"), func.sum(u.c.records).label("records"))
+    if names:
+        query = query.group_by(*[u.c[n] for n in names])
+    out = {}
+    for row in s.execute(query):
+        row = dict(row._mapping)
+        if row.get("runs"):
+            if names:
+                row["bucket"] = _as_datetime(row["bucket"])
+            out[tuple(row[n] for n in names)] = row
+    return out
+
+
+def _rollup_histograms(s: Session, dialect: str, f: MetricsFilter, plan: _Plan,
+                       bucket: str | None) -> dict[tuple, list[tuple[int, int, int]]]:
+    """Merged duration histograms per (time bucket, provider), or in total, as (runs, min_ms, max_ms)
+    in bucket order: daily histograms for whole days (not for hour buckets), hourly ones beside
+    them, raw rows for the rest."""
+    def keys(time_column, provider) -> list[ColumnElement]:
+        exprs = _time_key(dialect, bucket, time_column) | ({} if bucket is None else {"provider": provider})
+        return [e.label(n) for n, e in exprs.items()]
+
+    def from_table(table, time_column, ranges):
+        k = keys(time_column, table.c.provider)
+        return (select(*k, table.c.bucket.label("b"), func.sum(table.c.runs).label("runs"),
+                       func.min(table.c.min_ms).label("lo"), func.max(table.c.max_ms).label("hi"))
+                .where(*f.rollup_conditions(table, ranges)).group_by(*k, table.c.bucket))
+
+    parts = []
+    hourly = plan.hours_beside_days()
+    if bucket == "hour":
+        hourly = [plan.hours] if plan.hours else []
+    elif plan.days:
+        parts.append(from_table(DH, DH.c.day, [plan.days]))
+    if hourly:
+        parts.append(from_table(HH, HH.c.hour, hourly))
+    raw = plan.outside(plan.hours)
+    if raw:
+        k = keys(M.c.created_at, M.c.provider)
+        b = _bucket_of(dialect, M.c.duration_ms)
+        parts.append(select(*k, b.label("b"), func.count().label("runs"), func.min(M.c.duration_ms).label("lo"),
+                            func.max(M.c.duration_ms).label("hi")).where(*f.conditions(raw)).group_by(*k, b))
+    u = union_all(*parts).subquery()
+    names = [] if bucket is None else ["bucket", "provider"]
+    group = [*[u.c[n] for n in names], u.c.b]
+    out: dict[tuple, list[tuple[int, int, int]]] = {}
+    for *key, _b, runs, lo, hi in s.execute(select(*group, func.sum(u.c.runs), func.min(u.c.lo), func.max(u.c.hi))
+                                            .group_by(*group).order_by(*group)):
+        key = (_as_datetime(key[0]), key[1]) if key else ()
+        out.setdefault(key, []).append((int(runs), int(lo), int(hi)))
+    return out
+
+
+def _rollup_figures(s: Session, dialect: str, f: MetricsFilter, plan: _Plan, bucket: str | None) -> list[dict]:
+    counts = _rollup_counts(s, dialect, f, plan, bucket)
+    hists = _rollup_histograms(s, dialect, f, plan, bucket)
+    out = []
+    for key, row in counts.items():
+        row.update(zip(PERCENTILES, _percentiles(hists.get(key, []), list(PERCENTILES.values()))))
         out.append(_finish(row))
     return out
 
 
+def _covered(plan: _Plan) -> bool:
+    return plan.hours is not None
+
+
+# --- what the page shows ---------------------------------------------------------------------------
 def time_series(hub: Hub, f: MetricsFilter, *, use_rollup: bool = True) -> list[dict]:
     """Per bucket and provider: runs, successes, failures, success_rate, records, p50_ms, p95_ms."""
-    plan = _plan(hub, f, use_rollup)
-    if plan.rollup is None:
-        rows = _raw_aggregate(hub, f, {"bucket": _bucket(hub.dialect, f.bucket), "provider": M.c.provider})
-    else:
-        rows = _counts_and_percentiles(hub, f, plan, {
-            "bucket": ((lambda t: t.c.day) if f.bucket == "day" else (lambda t: func.date_trunc(f.bucket, t.c.day)),
-                       _bucket(hub.dialect, f.bucket)),
-            "provider": (lambda t: t.c.provider, M.c.provider),
-        })
+    with _reading(hub, f, use_rollup) as (s, dialect, plan):
+        if _covered(plan):
+            rows = _rollup_figures(s, dialect, f, plan, f.bucket)
+        else:
+            rows = _raw_aggregate(s, dialect, f, {"bucket": _trunc(dialect, f.bucket, M.c.created_at),
+                                                  "provider": M.c.provider})
     return sorted(rows, key=lambda r: (r["bucket"], r["provider"]))
 
 
 def totals(hub: Hub, f: MetricsFilter, *, use_rollup: bool = True) -> dict[str, Any]:
     """The same figures over the whole filter (runs 0 when nothing matched)."""
-    plan = _plan(hub, f, use_rollup)
-    if plan.rollup is None:
-        (row,) = _raw_aggregate(hub, f, {})  # no GROUP BY: always exactly one row
+    with _reading(hub, f, use_rollup) as (s, dialect, plan):
+        if _covered(plan):
+            rows = _rollup_figures(s, dialect, f, plan, None)
+            return rows[0] if rows else _finish({"runs": 0, "p50_ms": None, "p95_ms": None})
+        (row,) = _raw_aggregate(s, dialect, f, {})  # no GROUP BY: always exactly one row
         return row
-    rows = _counts_and_percentiles(hub, f, plan, {})
-    return rows[0] if rows else _finish({"runs": 0, "p50_ms": None, "p95_ms": None})
-
-
-def per_company(hub: Hub, f: MetricsFilter, *, use_rollup: bool = True) -> list[dict]:
-    """Per company and provider: runs, failures, success rate, records, average and maximum
-    duration, the company's name, the time and error code of its newest run; worst first."""
-    plan = _plan(hub, f, use_rollup)
-    merged: dict[tuple, dict] = {}
-    key = ("company_id", "provider")
-    if plan.rollup is not None:
-        _merge(_rollup_counts(hub, f, plan, {"company_id": D.c.company_id, "provider": D.c.provider}), key, merged)
-        with hub.session() as s:  # the newest roll-up day per pair carries its last run
-            newest = (select(D.c.company_id, D.c.provider, D.c.last_at, D.c.last_error_code,
-                             func.row_number().over(partition_by=[D.c.company_id, D.c.provider],
-                                                    order_by=D.c.last_at.desc()).label("rn"))
-                      .where(*f.rollup_conditions(D, *plan.rollup)).subquery())
-            for cid, prov, at, code in s.execute(select(newest.c.company_id, newest.c.provider, newest.c.last_at,
-                                                        newest.c.last_error_code).where(newest.c.rn == 1)):
-                merged[(cid, prov)].update(last_at=at, last_error_code=code)
-    if plan.raw:
-        raw = _raw_aggregate(hub, f, {"company_id": M.c.company_id, "provider": M.c.provider}, ranges=plan.raw,
-                             percentiles=False)
-        with hub.session() as s:
-            last = {(cid, prov): (at, code) for cid, prov, at, code in s.execute(_last_runs(f, plan.raw))}
-        for row in raw:
-            row["last_at"], row["last_error_code"] = last.get((row["company_id"], row["provider"]), (None, None))
-        _merge(raw, key, merged)
-    rows = [row for row in merged.values() if row.get("runs")]
-    if not rows:
-        return []
-    ids = {r["company_id"] for r in rows}
-    with hub.session() as s:
-        names = dict(s.execute(select(Company.id, Company.name).where(Company.id.in_(ids))).all())
-    for row in rows:
-        row["avg_ms"] = (row.get("duration_sum") or 0) / row["runs"] if row["runs"] else None
-        row.pop("duration_sum", None)
-        _finish(row)
-        row["company"] = names.get(row["company_id"], str(row["company_id"]))
-        row["last_at"] = _as_datetime(row.get("last_at"))
-    rows.sort(key=lambda r: (r["success_rate"] if r["success_rate"] is not None else 2, -r["runs"], r["company"]))
-    return rows
-
-
-def _last_runs(f: MetricsFilter, ranges: Sequence[tuple[datetime, datetime]] | None = None):
-    """The newest row per (company, provider) within the filter: its time and error code."""
-    newest = (select(M.c.company_id, M.c.provider, func.max(M.c.id).label("id"))
-              .where(*f.conditions(ranges)).group_by(M.c.company_id, M.c.provider).subquery())
-    return (select(M.c.company_id, M.c.provider, M.c.created_at, M.c.error_code)
-            .join(newest, and_(M.c.id == newest.c.id)))
 
 
 def error_breakdown(hub: Hub, f: MetricsFilter, *, use_rollup: bool = True) -> list[dict]:
     """Failures per error_code and provider, most frequent first."""
-    plan = _plan(hub, f, use_rollup)
-    merged: dict[tuple, dict] = {}
-    with hub.session() as s:
-        if plan.rollup is not None:
-            for code, prov, count, last_at in s.execute(
-                    select(E.c.error_code, E.c.provider, func.sum(E.c.failures), func.max(E.c.last_at))
-                    .where(*f.rollup_conditions(E, *plan.rollup)).group_by(E.c.error_code, E.c.provider)):
-                merged[(code, prov)] = {"error_code": code, "provider": prov, "count": int(count), "last_at": last_at}
-        if plan.raw:
+    with _reading(hub, f, use_rollup) as (s, _dialect, plan):
+        parts = []
+        if plan.hours:
+            parts.append(select(HE.c.error_code, HE.c.provider, func.sum(HE.c.failures).label("n"),
+                                func.max(HE.c.last_at).label("last_at"))
+                         .where(*f.rollup_conditions(HE, [plan.hours])).group_by(HE.c.error_code, HE.c.provider))
+        raw = plan.outside(plan.hours)
+        if raw:
             code = func.coalesce(M.c.error_code, "unknown")
-            for c, prov, count, last_at in s.execute(
-                    select(code, M.c.provider, func.count(), func.max(M.c.created_at))
-                    .where(*f.conditions(plan.raw), M.c.success.is_(False)).group_by(code, M.c.provider)):
-                entry = merged.setdefault((c, prov), {"error_code": c, "provider": prov, "count": 0, "last_at": None})
-                entry["count"] += int(count)
-                last_at = _as_datetime(last_at)
-                entry["last_at"] = last_at if entry["last_at"] is None else max(entry["last_at"], last_at)
-    return sorted(merged.values(), key=lambda e: (-e["count"], e["error_code"], e["provider"]))
+            parts.append(select(code.label("error_code"), M.c.provider, func.count().label("n"),
+                                func.max(M.c.created_at).label("last_at"))
+                         .where(*f.conditions(raw), M.c.success.is_(False)).group_by(code, M.c.provider))
+        u = union_all(*parts).subquery()
+        rows = s.execute(select(u.c.error_code, u.c.provider, func.sum(u.c.n), func.max(u.c.last_at))
+                         .group_by(u.c.error_code, u.c.provider)).all()
+    out = [{"error_code": code, "provider": prov, "count": int(n), "last_at": _as_datetime(last)}
+           for code, prov, n, last in rows if n]
+    return sorted(out, key=lambda e: (-e["count"], e["error_code"], e["provider"]))
+
+
+@dataclass
+class CompanyTable:
+    rows: list[dict]
+    total: int  # pairs of company and provider in the filter (rows holds `limit` of them)
+
+
+def per_company_page(hub: Hub, f: MetricsFilter, *, limit: int | None = None, offset: int = 0,
+                     use_rollup: bool = True) -> CompanyTable:
+    """Per company and provider, worst success rate first (then most runs, name): runs, failures,
+    success rate, records, average and maximum duration, the company's name, the time and error code
+    of its newest run. Ranked, counted and cut to `limit` rows in SQL; over every company that reads
+    one roll-up row per company, provider and day (or the raw rows with a company filter)."""
+    with _reading(hub, f, use_rollup) as (s, _dialect, plan):
+        parts = []
+        if plan.days:
+            parts.append(select(D.c.company_id, D.c.provider, D.c.runs, D.c.successes, D.c.records, D.c.duration_sum,
+                                D.c.duration_max, D.c.last_at, D.c.last_error_code, literal(0).label("tie"))
+                         .where(*f.rollup_conditions(D, [plan.days])))
+        raw = plan.outside(plan.days)
+        if raw:
+            parts.append(select(M.c.company_id, M.c.provider, literal(1).label("runs"), _ok().label("successes"),
+                                M.c.records_synced.label("records"), M.c.duration_ms.label("duration_sum"),
+                                M.c.duration_ms.label("duration_max"), M.c.created_at.label("last_at"),
+                                M.c.error_code.label("last_error_code"), M.c.id.label("tie"))
+                         .where(*f.conditions(raw)))
+        u = union_all(*parts).subquery()
+        grouped = select(
+            u.c.company_id, u.c.provider, func.sum(u.c.runs).label("runs"), func.sum(u.c.successes).label("successes"),
+            func.sum(u.c.records).label("records"), func.sum(u.c.duration_sum).label("duration_sum"),
+            func.max(u.c.duration_max).label("max_ms"), func.max(u.c.last_at).label("last_at"),
+            func.count().over().label("total"),
+        ).group_by(u.c.company_id, u.c.provider).subquery()
+        rank = [cast(grouped.c.successes, Float) / grouped.c.runs, grouped.c.runs.desc()]
+        top = (select(grouped, Company.name.label("company")).outerjoin(Company, Company.id == grouped.c.company_id)
+               .order_by(*rank, Company.name, grouped.c.company_id, grouped.c.provider))
+        top = (top if limit is None else top.limit(limit).offset(offset)).subquery()
+        # The error code of the newest run, looked up for the rows shown only (indexes on company,
+        # provider and time). Raw and roll-up ranges never overlap, so one of the two finds it.
+        codes = []
+        if raw:
+            codes.append(select(M.c.error_code).where(
+                M.c.company_id == top.c.company_id, M.c.provider == top.c.provider, M.c.created_at == top.c.last_at,
+                *f.conditions(raw)).order_by(M.c.id.desc()).limit(1).scalar_subquery())
+        if plan.days:  # (last_at fixes the day; `action || ''` keeps SQLite on the company index)
+            narrow = [cast(D.c.action.concat(""), D.c.action.type).in_(list(f.actions))] if f.actions else []
+            codes.append(select(D.c.last_error_code).where(
+                D.c.company_id == top.c.company_id, D.c.provider == top.c.provider, D.c.last_at == top.c.last_at,
+                *narrow).limit(1).scalar_subquery())
+        query = select(top, (codes[0] if len(codes) == 1 else func.coalesce(*codes)).label("last_error_code")).order_by(
+            cast(top.c.successes, Float) / top.c.runs, top.c.runs.desc(), top.c.company, top.c.company_id,
+            top.c.provider)
+        rows = [dict(row._mapping) for row in s.execute(query)]
+        total = rows[0]["total"] if rows else (s.scalar(select(func.count()).select_from(grouped)) if offset else 0)
+    for row in rows:
+        row.pop("total")
+        row["avg_ms"] = float(row.pop("duration_sum") or 0) / row["runs"] if row["runs"] else None
+        _finish(row)
+        row["company"] = row["company"] if row["company"] is not None else str(row["company_id"])
+        row["last_at"] = _as_datetime(row["last_at"])
+    return CompanyTable(rows, int(total or 0))
+
+
+def per_company(hub: Hub, f: MetricsFilter, *, use_rollup: bool = True) -> list[dict]:
+    """Every row of `per_company_page` (for the CSV download and the benchmark)."""
+    return per_company_page(hub, f, use_rollup=use_rollup).rows
 
 
 @dataclass
@@ -476,22 +645,35 @@ class FilterOptions:
     companies: list[tuple[uuid.UUID, str]] = field(default_factory=list)
     providers: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    more_companies: bool = False  # `limit` cut the company list: search to find the others
 
 
-def filter_options(hub: Hub, scope: Iterable[uuid.UUID] | None = None) -> FilterOptions:
-    """What the filters offer: companies (within `scope`), and the providers and actions recorded."""
+def filter_options(hub: Hub, scope: Iterable[uuid.UUID] | None = None, *, search: str = "",
+                   limit: int | None = None, chosen: Iterable[uuid.UUID] = ()) -> FilterOptions:
+    """What the filters offer: companies (within `scope`; with `limit` the first that match `search`
+    by name, plus the `chosen` ones), and the providers and actions recorded."""
     reach = refresh_rollup(hub)
     with hub.session() as s:
-        q = select(Company.id, Company.name).order_by(Company.name)
+        q = select(Company.id, Company.name).order_by(Company.name, Company.id)
         if scope is not None:
             q = q.where(Company.id.in_(list(scope)))
-        companies = [(cid, name) for cid, name in s.execute(q)]
+        if search.strip():
+            q = q.where(func.lower(Company.name).like(f"%{search.strip().lower()}%"))
+        companies = [(cid, name) for cid, name in s.execute(q if limit is None else q.limit(limit + 1))]
+        more = limit is not None and len(companies) > limit
+        companies = companies[:limit]
+        missing = set(chosen) - {cid for cid, _n in companies}
+        if missing:
+            extra = select(Company.id, Company.name).where(Company.id.in_(list(missing)))
+            if scope is not None:
+                extra = extra.where(Company.id.in_(list(scope)))
+            companies = sorted([*companies, *s.execute(extra).tuples()], key=lambda c: (c[1], str(c[0])))
         if reach is None:
             pairs = s.execute(select(M.c.provider, M.c.action).distinct()).all()
-        else:  # the roll-up knows every closed day; only the open part is read raw
-            pairs = s.execute(select(D.c.provider, D.c.action).distinct()).all()
+        else:  # every pair the roll-up has seen, and those of the minutes since
+            pairs = s.execute(select(PAIRS.c.provider, PAIRS.c.action)).all()
             pairs += s.execute(select(M.c.provider, M.c.action).where(M.c.created_at >= reach).distinct()).all()
-    return FilterOptions(companies, sorted({p for p, _a in pairs}), sorted({a for _p, a in pairs}))
+    return FilterOptions(companies, sorted({p for p, _a in pairs}), sorted({a for _p, a in pairs}), more)
 
 
 def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:

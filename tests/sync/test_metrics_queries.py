@@ -13,7 +13,7 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from integhub.models import IntegrationMetric, utcnow
-from integhub.models_sync import MetricsDaily
+from integhub.models_metrics import MetricsDaily, MetricsHourly
 from integhub.services import metrics_queries as mq
 from integhub.services.companies import create_company
 
@@ -143,52 +143,102 @@ def test_filter_options_list_companies_providers_and_actions(hub, recorded):
 
 @pytest.fixture
 def month(hub):
-    """30 closed days plus today, 40 runs a day per provider, for the roll-up path."""
+    """30 closed days plus today for five companies, 80 runs a day, mostly syncs (a few webhooks, a
+    failure without error code, durations of 0 and of over two hours), for the roll-up path."""
     rng = random.Random(11)
     companies = [create_company(hub, f"Praxis {i}", actor="test").id for i in range(5)]
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     rows = []
     for day in range(-30, 1):
         for j in range(80):
-            at = today + timedelta(days=day, minutes=rng.randint(0, 60 * 24 - 1))
+            at = today + timedelta(days=day, minutes=rng.randint(0, 60 * 24 - 1), seconds=rng.randint(0, 59))
             if at > utcnow():
                 continue
             ok = rng.random() > 0.1
+            duration = int(rng.lognormvariate(6.5, 0.8)) if j % 37 else rng.choice([0, 9_000_000])
             rows.append(IntegrationMetric(
-                company_id=companies[j % 5], provider=("calcom", "retell")[j % 2], action="sync", success=ok,
-                duration_ms=int(rng.lognormvariate(6.5, 0.8)), records_synced=rng.randint(0, 50),
-                error_code=None if ok else rng.choice(["timeout", "provider_error"]), created_at=at))
+                company_id=companies[j % 5], provider=("calcom", "retell")[j % 2],
+                action="webhook" if j % 13 == 0 else "sync", success=ok, duration_ms=duration,
+                records_synced=rng.randint(0, 50),
+                error_code=None if ok or j % 17 == 0 else rng.choice(["timeout", "provider_error"]), created_at=at))
     with hub.session() as s:
         s.add_all(rows)
     return rows
 
 
-def test_the_roll_up_gives_the_same_counts_and_close_percentiles(hub, month):
-    f = mq.MetricsFilter(start=utcnow() - timedelta(days=31), end=utcnow() + timedelta(minutes=1))
-    exact_total = mq.totals(hub, f, use_rollup=False)
-    rolled_total = mq.totals(hub, f)
-    assert exact_total["runs"] == len(month)
-    for key in ("runs", "successes", "failures", "records", "success_rate"):
-        assert rolled_total[key] == exact_total[key]
-    for key in ("p50_ms", "p95_ms"):
-        assert rolled_total[key] == pytest.approx(exact_total[key], rel=0.03)
+def _filters(now: datetime) -> list[mq.MetricsFilter]:
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    page = mq.MetricsFilter(start=midnight - timedelta(days=13), end=midnight + timedelta(days=1))
+    return [
+        page,  # what the page asks for by default: whole days up to the end of today
+        mq.MetricsFilter(start=now - timedelta(days=31), end=now + timedelta(minutes=1)),  # ragged ends
+        replace(page, bucket="week", actions=None),
+        replace(page, start=midnight - timedelta(days=1), bucket="hour", providers=["retell"]),
+        mq.MetricsFilter(start=midnight - timedelta(days=9, hours=5, minutes=17),
+                         end=midnight - timedelta(days=2, hours=3, minutes=1), actions=["sync", "webhook"]),
+    ]
 
+
+def assert_same_figures(hub, f: mq.MetricsFilter) -> None:
+    """The roll-up path against the raw rows: counts exact, percentiles within one bucket."""
+    def close(rolled: dict, exact: dict) -> None:
+        for key in ("runs", "successes", "failures", "records", "success_rate"):
+            assert rolled[key] == exact[key], key
+        for key in ("p50_ms", "p95_ms"):  # buckets are 1 ms wide up to 200 ms, then 1 %
+            assert rolled[key] == pytest.approx(exact[key], rel=0.0101, abs=1), key
+
+    close(mq.totals(hub, f), mq.totals(hub, f, use_rollup=False))
     exact = {(p["bucket"], p["provider"]): p for p in mq.time_series(hub, f, use_rollup=False)}
     rolled = {(p["bucket"], p["provider"]): p for p in mq.time_series(hub, f)}
     assert exact.keys() == rolled.keys()
     for key, point in rolled.items():
-        assert (point["runs"], point["successes"], point["records"]) == \
-            (exact[key]["runs"], exact[key]["successes"], exact[key]["records"])
-        assert point["p95_ms"] == pytest.approx(exact[key]["p95_ms"], rel=0.1)
-
-    weekly = mq.time_series(hub, replace(f, bucket="week"))
-    assert sum(p["runs"] for p in weekly) == len(month)
+        close(point, exact[key])
     assert mq.error_breakdown(hub, f) == mq.error_breakdown(hub, f, use_rollup=False)
     assert _same_tables(mq.per_company(hub, f), mq.per_company(hub, f, use_rollup=False))
-    if hub.dialect == "postgresql":
-        with hub.session() as s:
-            assert s.scalar(select(func.count()).select_from(MetricsDaily)) > 0  # the roll-up was used
-    assert mq.filter_options(hub).actions == ["sync"]
+
+
+def test_the_roll_up_gives_the_same_figures_as_the_rows(hub, month):
+    for f in _filters(utcnow()):
+        assert_same_figures(hub, f)
+    with hub.session() as s:  # the roll-up was used, on both databases
+        assert s.scalar(select(func.count()).select_from(MetricsDaily)) > 0
+        assert s.scalar(select(func.count()).select_from(MetricsHourly)) > 0
+    assert mq.filter_options(hub).actions == ["sync", "webhook"]
+
+
+def test_the_roll_up_grows_slot_by_slot_and_stays_exact(hub, month, monkeypatch):
+    now = utcnow()
+    for grace in (timedelta(days=20, minutes=7), timedelta(days=9, hours=3, minutes=2),
+                  timedelta(hours=26, minutes=35), timedelta(hours=5), mq.ROLLUP_GRACE):
+        monkeypatch.setattr(mq, "ROLLUP_GRACE", grace)
+        reach = mq.refresh_rollup(hub)
+        assert reach <= now - grace and reach.minute % 5 == 0 and reach.second == 0
+        for f in _filters(now)[:2]:
+            assert_same_figures(hub, f)
+
+
+def test_the_per_company_table_is_ranked_and_paged_in_sql(hub, month):
+    f = mq.MetricsFilter(start=utcnow() - timedelta(days=31), end=utcnow() + timedelta(minutes=1))
+    everything = mq.per_company(hub, f)
+    assert len(everything) == 10
+    keys = [(r["success_rate"], -r["runs"], r["company"]) for r in everything]
+    assert keys == sorted(keys)  # worst first
+    page = mq.per_company_page(hub, f, limit=4, offset=4)
+    assert page.total == 10 and page.rows == everything[4:8]
+    assert mq.per_company_page(hub, f, limit=4, offset=8).rows == everything[8:]
+    assert mq.per_company_page(hub, f, limit=4, offset=12) == mq.CompanyTable([], 10)
+
+
+def test_filter_options_search_and_limit_the_companies(hub, month):
+    everyone = mq.filter_options(hub)
+    assert [n for _i, n in everyone.companies] == [f"Praxis {i}" for i in range(5)] and not everyone.more_companies
+    first = mq.filter_options(hub, limit=2)
+    assert [n for _i, n in first.companies] == ["Praxis 0", "Praxis 1"] and first.more_companies
+    chosen = everyone.companies[4][0]
+    assert [n for _i, n in mq.filter_options(hub, limit=2, chosen=[chosen]).companies] == \
+        ["Praxis 0", "Praxis 1", "Praxis 4"]
+    assert [n for _i, n in mq.filter_options(hub, search="xis 3", limit=2).companies] == ["Praxis 3"]
+    assert mq.filter_options(hub, {everyone.companies[1][0]}, chosen=[chosen]).companies == [everyone.companies[1]]
 
 
 def _same_tables(a: list[dict], b: list[dict]) -> bool:
@@ -201,7 +251,7 @@ def _same_tables(a: list[dict], b: list[dict]) -> bool:
     return True
 
 
-def test_rows_of_the_open_day_are_read_raw_next_to_the_roll_up(hub, month):
+def test_rows_of_the_open_slots_are_read_raw_next_to_the_roll_up(hub, month):
     f = mq.MetricsFilter(start=utcnow() - timedelta(days=3), end=utcnow() + timedelta(minutes=1))
     before = mq.totals(hub, f)["runs"]
     with hub.session() as s:
