@@ -75,6 +75,7 @@ log = logging.getLogger(__name__)
 
 CONFIGS = IntegrationConfig.__table__
 RUNS = SyncRun.__table__
+STATES = SyncState.__table__
 DELETE_CHUNK = 500
 CHECK_EVERY = 100  # items between lease/cancel checks while reading a listing
 CHUNK_ROWS = 250  # rows handed from the reader to the storing side at a time
@@ -122,6 +123,15 @@ def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", t
     except BaseException:
         leases.release_quietly(hub, lease)  # no-op when the run already released it
         raise
+
+
+@functools.lru_cache(maxsize=32)
+def _live_keys_query(table, key: str, scope_column):
+    """Keys of a company's stored, not deleted rows that were synced before `b_mark` (and, with a
+    scope column, from `b_scope_from` on): what a complete listing must still contain."""
+    query = select(table.c[key]).where(table.c.company_id == bindparam("b_company_id"), table.c.deleted_at.is_(None),
+                                       table.c.synced_at < bindparam("b_mark"))
+    return query.where(scope_column >= bindparam("b_scope_from")) if scope_column is not None else query
 
 
 @functools.cache
@@ -267,7 +277,7 @@ class SyncRunner:
 
         bookings = CalcomBooking.__table__.c
         self._store("bookings", CalcomBooking, "uid", read_bookings, listing=listings["bookings"],
-                    scope=[bookings.start_at >= after_start],
+                    scope=(bookings.start_at, after_start),
                     # A webhook may already have stored a newer state than this listing saw.
                     only_if=normalize.booking_not_older)
         self._step_done("bookings")
@@ -305,7 +315,7 @@ class SyncRunner:
 
         calls = RetellCall.__table__.c
         self._store("calls", RetellCall, "call_id", read_calls, listing=calls_listing,
-                    scope=[calls.start_timestamp_ms >= start_ms],
+                    scope=(calls.start_timestamp_ms, start_ms),
                     # A webhook may already have stored a later stage of the call (ended, analyzed).
                     only_if=normalize.call_stage_not_earlier, after=save_cursor)
         self._step_done("calls")
@@ -331,12 +341,11 @@ class SyncRunner:
         return max(start, window_start), int(cursor)
 
     def _save_cursors(self, session) -> None:
+        """The run's new cursors over those the claim read (nobody else writes them while we hold the lease)."""
         if not self.cursor_updates:
             return
-        current = session.execute(select(SyncState.cursors).where(SyncState.company_id == self.cid,
-                                                                  SyncState.provider == self.provider)).scalar()
-        session.execute(update(SyncState).where(SyncState.company_id == self.cid, SyncState.provider == self.provider)
-                        .values(cursors={**(current or {}), **self.cursor_updates}))
+        session.execute(update(STATES).where(STATES.c.company_id == self.cid, STATES.c.provider == self.provider)
+                        .values(cursors={**self.lease.cursors, **self.cursor_updates}))
 
     # --- storing one object type -----------------------------------------------------------------
     def _read_ahead(self, read: Callable[[], Iterable[dict[str, Any]]]) -> "Listing":
@@ -365,7 +374,7 @@ class SyncRunner:
         return listing
 
     def _store(self, name: str, model, key: str, read: Callable[[], Iterable[dict[str, Any]]], *,
-               listing: "Listing | None" = None, scope: list | None = None, only_if=None,
+               listing: "Listing | None" = None, scope: tuple[Any, Any] | None = None, only_if=None,
                after: Callable | None = None) -> None:
         """Store the complete listing of one object type in one transaction.
 
@@ -384,7 +393,7 @@ class SyncRunner:
                 log.info("sync %s/%s: %s in %s; reading the listing again", self.cid, self.provider, exc.code, name)
 
     def _store_once(self, name: str, model, key: str, listing: "Listing", *,
-                    scope: list | None, only_if, after: Callable | None) -> None:
+                    scope: tuple[Any, Any] | None, only_if, after: Callable | None) -> None:
         """Upsert every row of the listing, soft-delete the stored rows it lacks (unless the delete
         guard trips), run `after` (discovery mapping, cursors), check the lease, commit.
 
@@ -409,8 +418,9 @@ class SyncRunner:
                     seen.add(row[key])
                 stream.add(chunk)
             # What we held before this listing began and it no longer has: remotely deleted.
-            live = set(s.scalars(select(key_col).where(table.c.company_id == self.cid, table.c.deleted_at.is_(None),
-                                                       table.c.synced_at < listing.mark, *(scope or []))))
+            live = set(s.scalars(_live_keys_query(table, key, scope[0] if scope else None),
+                                 {"b_company_id": self.cid, "b_mark": listing.mark,
+                                  "b_scope_from": scope[1] if scope else None}))
             gone = sorted(live - seen)
             if (not self.force_deletes and len(gone) >= self.options.delete_guard_min
                     and len(gone) > self.options.delete_guard_ratio * len(live)):

@@ -160,14 +160,27 @@ def _claim_statement(dialect: str, with_finished_since: bool) -> TextClause:
 def extend(session: Session, lease: Lease) -> bool:
     """Move the expiry on (heartbeat and fence). False when the lease is no longer ours."""
     dialect = _dialect(session)
-    result = session.execute(
-        update(STATE)
-        .where(STATE.c.company_id == lease.company_id, STATE.c.provider == lease.provider,
-               STATE.c.lease_token == lease.token)
-        .values(lease_expires_at=_later_sql(dialect, lease.lease_seconds), heartbeat_at=_now_sql(dialect))
-        .execution_options(preserve_rowcount=True)
-    )
-    return result.rowcount == 1
+    params = {"b_company_id": lease.company_id, "b_provider": lease.provider, "b_token": lease.token,
+              "lease_seconds": float(lease.lease_seconds)}
+    if dialect != "postgresql":
+        now = utcnow()
+        params.update(now=now, expires=now + timedelta(seconds=lease.lease_seconds))
+    return session.execute(_extend_statement(dialect), params).rowcount == 1
+
+
+@functools.lru_cache(maxsize=4)
+def _extend_statement(dialect: str):
+    """Built once: every run extends its lease several times (fence per object type, heartbeat)."""
+    if dialect == "postgresql":
+        now = func.timezone("UTC", func.clock_timestamp())
+        expires = now + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("lease_seconds", type_=Float()))
+    else:
+        now, expires = bindparam("now", type_=DateTime()), bindparam("expires", type_=DateTime())
+    return (update(STATE)
+            .where(STATE.c.company_id == bindparam("b_company_id"), STATE.c.provider == bindparam("b_provider"),
+                   STATE.c.lease_token == bindparam("b_token"))
+            .values(lease_expires_at=expires, heartbeat_at=now)
+            .execution_options(preserve_rowcount=True))
 
 
 def fence(session: Session, lease: Lease) -> None:
