@@ -313,7 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=4)
 
     p = sub.add_parser("import-legacy", help="import API keys from the legacy host database (dry run by default)")
-    p.add_argument("--source-url", required=True, help="SQLAlchemy URL of the legacy database")
+    p.add_argument("--source-url", help="SQLAlchemy URL of the legacy database without its password "
+                   "(default: INTEGHUB_LEGACY_DATABASE_URL from the environment)")
+    p.add_argument("--source-password-stdin", action="store_true",
+                   help="read the legacy database password from stdin (first line, before the APP_KEY)")
     p.add_argument("--apply", action="store_true", help="write the keys (default: report only)")
     p.add_argument("--app-key-stdin", action="store_true", help="read the host's Laravel APP_KEY from stdin")
     p.add_argument("--json", action="store_true")

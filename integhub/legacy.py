@@ -1,6 +1,12 @@
 """Import API keys from the legacy host application ("Bestehende API Keys migrieren").
 
-`python -m integhub import-legacy --source-url URL [--apply] [--app-key-stdin] [--json]`
+`python -m integhub import-legacy [--source-url URL] [--source-password-stdin] [--apply] [--app-key-stdin] [--json]`
+
+The source database: `--source-url` or, so that nothing secret is in argv (which `ps` shows),
+`INTEGHUB_LEGACY_DATABASE_URL` from the environment; with `--source-password-stdin` the password
+is the first line of stdin (before the APP_KEY) and goes into the URL here, unescaped. A password
+inside `--source-url` still works but draws a warning. The password and the URL with it are never
+printed: the report names the source with `***` in its place.
 
 Reads `companies.calcom_api_key`, `calcom_team_slug`, `calcom_event_type_id`, `retell_api_key`,
 `retell_agent_id` and `retell_configurations.webhook_secret` from the legacy database (MySQL,
@@ -22,6 +28,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import re
 import sys
 import uuid
@@ -31,18 +38,20 @@ from typing import Any
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import MetaData, Table, create_engine, inspect, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from .crypto import context_for, fingerprint, mask
 from .db import Hub
 from .errors import HubError
+from .i18n import t
 from .models import Company, IntegrationConfig
 from .redaction import remember_secret
 from .services.audit import record_audit
 from .validation import slugify
 
 ACTOR = "import-legacy"
+SOURCE_URL_ENV = "INTEGHUB_LEGACY_DATABASE_URL"
 
 
 class LegacyImportError(HubError):
@@ -135,6 +144,7 @@ class CompanyReport:
 class ImportReport:
     apply: bool
     companies: list[CompanyReport] = field(default_factory=list)
+    source: str | None = None  # the source URL with *** for its password
     # (legacy id, provider) -> (key, webhook secret) in plaintext, for --apply only; never reported
     plaintext: dict[tuple[str, str], tuple[str | None, str | None]] = field(default_factory=dict, repr=False)
 
@@ -163,7 +173,8 @@ class ImportReport:
         return self.counts()["failed"] > 0
 
     def as_json(self) -> dict[str, Any]:
-        return {"apply": self.apply, "nothing_to_do": self.nothing_to_do, "summary": self.counts(),
+        return {"apply": self.apply, "source": self.source, "nothing_to_do": self.nothing_to_do,
+                "summary": self.counts(),
                 "companies": [asdict(c) for c in self.companies if c.company_id is not None],
                 "unmatched": [{"legacy_id": c.legacy_id, "legacy_name": c.legacy_name, "legacy_slug": c.legacy_slug,
                                "reason": c.unmatched_reason} for c in self.companies if c.company_id is None]}
@@ -190,9 +201,30 @@ class LegacyCompany:
 COMPANY_COLUMNS = ("calcom_api_key", "calcom_team_slug", "calcom_event_type_id", "retell_api_key", "retell_agent_id")
 
 
-def read_legacy(source_url: str) -> list[LegacyCompany]:
+def source_url(url: str | URL | None, *, password: str | None = None) -> URL:
+    """The legacy database's URL, `password` (read from stdin) put into it. Never echoes the input:
+    SQLAlchemy's own parse errors quote the whole string, password included."""
+    if url is None or (isinstance(url, str) and not url.strip()):
+        raise LegacyImportError("ops.legacy.no_source", env=SOURCE_URL_ENV)
     try:
-        url = make_url(source_url)
+        parsed = make_url(url.strip() if isinstance(url, str) else url)
+    except (ArgumentError, ValueError):
+        raise LegacyImportError("ops.legacy.bad_url") from None
+    if password is not None:
+        parsed = parsed.set(password=password)
+    if parsed.password:
+        remember_secret(str(parsed.password))
+    return parsed
+
+
+def describe_source(url: URL) -> str:
+    """The URL with `***` for the password: what reports and messages may show."""
+    return url.render_as_string(hide_password=True)
+
+
+def read_legacy(source: str | URL) -> list[LegacyCompany]:
+    url = source_url(source)
+    try:
         engine = create_engine(url)
     except (ArgumentError, NoSuchModuleError, ValueError):
         raise LegacyImportError("ops.legacy.bad_url") from None
@@ -397,12 +429,14 @@ def _store_webhook_secret(hub: Hub, cid: uuid.UUID, provider: str, secret: str) 
                      details={"source": "legacy", "webhook_secret_fingerprint": fingerprint(secret)})
 
 
-def run_import(hub: Hub, source_url: str, *, app_key: str | None = None, apply: bool = False) -> ImportReport:
+def run_import(hub: Hub, source: str | URL, *, app_key: str | None = None, apply: bool = False) -> ImportReport:
     key = parse_app_key(app_key) if app_key else None
     if app_key:
         remember_secret(app_key.strip())
-    legacy_rows = read_legacy(source_url)
+    url = source_url(source)
+    legacy_rows = read_legacy(url)
     report = plan_import(hub, legacy_rows, key)
+    report.source = describe_source(url)
     if apply:
         apply_import(hub, report)
     return report
@@ -415,8 +449,18 @@ def _read_app_key() -> str:
     return (sys.stdin.readline() if sys.stdin else "").strip()
 
 
+def _read_password() -> str:
+    """The first line of stdin as it is (only the line break removed: passwords may end in blanks);
+    typed without echo on a terminal."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(t("ops.legacy.password_prompt") + " ")
+    return (sys.stdin.readline() if sys.stdin else "").rstrip("\r\n")
+
+
 def render_text(report: ImportReport) -> list[str]:
-    lines: list[str] = []
+    lines: list[str] = [f"source: {report.source}"] if report.source else []
     mode = "apply" if report.apply else "dry run"
     for comp in report.companies:
         if comp.company_id is None:
@@ -453,10 +497,24 @@ def render_text(report: ImportReport) -> list[str]:
 
 
 def cli(args, hub: Hub, out) -> int:
+    given = getattr(args, "source_url", None)
+    raw = given if given not in (None, "") else os.environ.get(SOURCE_URL_ENV, "")
+    if not raw.strip():
+        print(f"error: {t('ops.legacy.no_source', env=SOURCE_URL_ENV)}", file=sys.stderr)
+        return 2
+    if given and _has_password(given):
+        print(f"warning: {t('ops.legacy.password_in_argv', env=SOURCE_URL_ENV)}", file=sys.stderr)
+    password = None
+    if getattr(args, "source_password_stdin", False):  # stdin: the password first, then the APP_KEY
+        password = _read_password()
+        if not password:
+            raise LegacyImportError("ops.legacy.password_empty")
+        remember_secret(password)
+    url = source_url(raw, password=password)
     app_key = _read_app_key() if args.app_key_stdin else None
     if args.app_key_stdin and not app_key:
         raise LegacyImportError("ops.legacy.app_key_invalid")
-    report = run_import(hub, args.source_url, app_key=app_key, apply=args.apply)
+    report = run_import(hub, url, app_key=app_key, apply=args.apply)
     if args.json:
         out(json.dumps(report.as_json(), indent=2, default=str))
     else:
@@ -467,3 +525,10 @@ def cli(args, hub: Hub, out) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _has_password(raw: str) -> bool:
+    try:
+        return bool(make_url(raw.strip()).password)
+    except (ArgumentError, ValueError):
+        return "@" in raw  # unparsable: warn when it might hold credentials

@@ -40,6 +40,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Der APP_KEY ist ungültig: erwartet wird „base64:…“ mit 32 Byte (wie in der .env der Altanwendung).",
         "en": "The APP_KEY is invalid: expected 'base64:…' holding 32 bytes (as in the legacy application's .env).",
     },
+    "ops.legacy.no_source": {
+        "de": "Keine Quelldatenbank angegeben: {env} setzen (oder --source-url, dann das Passwort mit "
+              "--source-password-stdin übergeben).",
+        "en": "No source database given: set {env} (or --source-url, with the password passed by "
+              "--source-password-stdin).",
+    },
+    "ops.legacy.password_in_argv": {
+        "de": "Das Passwort in --source-url ist in der Prozessliste (ps) für andere sichtbar. Besser {env} setzen "
+              "oder das Passwort weglassen und mit --source-password-stdin übergeben.",
+        "en": "The password in --source-url is visible to others in the process list (ps). Set {env} instead, "
+              "or leave the password out and pass it with --source-password-stdin.",
+    },
+    "ops.legacy.password_empty": {"de": "Auf der Standardeingabe kam kein Passwort für die Quelldatenbank an.",
+                                  "en": "No password for the source database arrived on standard input."},
+    "ops.legacy.password_prompt": {"de": "Passwort der Quelldatenbank:", "en": "Source database password:"},
     "ops.legacy.bad_url": {"de": "Die Quell-URL ist keine gültige SQLAlchemy-URL (oder der Treiber fehlt).",
                            "en": "The source URL is not a valid SQLAlchemy URL (or its driver is missing)."},
     "ops.legacy.no_companies_table": {"de": "Die Quelldatenbank hat keine Tabelle „companies“.",

@@ -274,3 +274,101 @@ def test_wrong_app_key_or_invalid_key_changes_nothing(hub, hub_env, simulator, t
     unreadable = import_cli(hub_env, f"sqlite:///{tmp_path / 'missing' / 'nope.sqlite'}")
     assert unreadable.returncode == 1 and unreadable.stderr.startswith("error: ")
     assert "Traceback" not in unreadable.stderr
+
+
+# --- the source database's password stays out of argv and out of every output -------------------
+LEGACY_PASSWORD = "Pa55:w/rd@alt#1 ?"  # URL-special characters: a stdin password needs no escaping
+
+
+@pytest.fixture
+def mysql_reader(tmp_path):
+    """A MySQL legacy database (root URL, for filling it) and a read-only user that needs
+    LEGACY_PASSWORD, as a URL without the password. MySQL checks passwords; the PostgreSQL test
+    server trusts local logins, so it could not show a wrong password failing."""
+    gen = _make_mysql(tmp_path)
+    root_url = next(gen)
+    database = make_url(root_url).database
+    user = f"legacy_ro_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(root_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY :pw"), {"pw": LEGACY_PASSWORD})
+        conn.execute(text(f"GRANT SELECT ON `{database}`.* TO '{user}'@'%'"))
+    try:
+        yield root_url, make_url(root_url).set(username=user, password=None)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP USER IF EXISTS '{user}'@'%'"))
+        admin.dispose()
+        gen.close()
+
+
+def legacy_cli(hub_env, *flags, stdin="", env=None):
+    """(argv, finished process); INTEGHUB_LEGACY_DATABASE_URL only when `env` sets it."""
+    args = [sys.executable, "-m", "integhub", "import-legacy", *flags]
+    run_env = {**os.environ, **hub_env}
+    run_env.pop(legacy.SOURCE_URL_ENV, None)
+    run_env.update(env or {})
+    return args, subprocess.run(args, input=stdin, env=run_env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_the_source_password_comes_from_stdin_or_the_environment_and_is_never_shown(hub, hub_env, simulator,
+                                                                                    mysql_reader):
+    root_url, reader = mysql_reader
+    key = "cal_live_alpha_5f0c2e9a7b1d"
+    alpha = create_company(hub, "Praxis Alpha", "praxis-alpha").id
+    fill_legacy(root_url, rows=[{"id": 1, "name": "Praxis Alpha", "calcom_api_key": laravel_encrypt(key)}],
+                retell_configs=[], branches=[])
+    plain_url = reader.render_as_string(hide_password=False)  # no password in it
+    full_url = reader.set(password=LEGACY_PASSWORD).render_as_string(hide_password=False)  # percent-escaped
+    shown = reader.set(password=LEGACY_PASSWORD).render_as_string(hide_password=True)
+    assert "***" in shown
+    never = (LEGACY_PASSWORD, full_url, full_url.split("@")[0], "Pa55")
+
+    def clean(args, proc):
+        assert not any(secret in " ".join(args) for secret in never)  # argv: what `ps` shows
+        assert not any(secret in proc.stdout + proc.stderr for secret in never)
+        assert "Traceback" not in proc.stderr
+
+    # the URL without the password in argv, the password on stdin's first line, the APP_KEY on the second
+    args, p = legacy_cli(hub_env, "--source-url", plain_url, "--source-password-stdin", "--app-key-stdin", "--json",
+                         stdin=f"{LEGACY_PASSWORD}\n{APP_KEY}\n")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["summary"]["import"] == 1 and doc["source"] == shown
+    assert "warning" not in p.stderr
+    clean(args, p)
+
+    # the whole URL, password included, from the environment
+    args, p = legacy_cli(hub_env, "--app-key-stdin", "--apply", stdin=f"{APP_KEY}\n",
+                         env={legacy.SOURCE_URL_ENV: full_url})
+    assert p.returncode == 0, p.stderr
+    assert f"source: {shown}" in p.stdout and "imported=1" in p.stdout and "warning" not in p.stderr
+    clean(args, p)
+    assert get_secret(hub, alpha, "calcom") == key
+
+    # the password inside --source-url still works, with a warning that names the way out
+    args, p = legacy_cli(hub_env, "--source-url", full_url, "--app-key-stdin", stdin=f"{APP_KEY}\n")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.startswith("warning: ") and legacy.SOURCE_URL_ENV in p.stderr
+    assert "--source-password-stdin" in p.stderr and "nothing to do" in p.stdout
+    assert not any(secret in p.stdout + p.stderr for secret in never)
+
+    # a wrong password: one clear line, naming neither password
+    args, p = legacy_cli(hub_env, "--source-url", plain_url, "--source-password-stdin", "--app-key-stdin",
+                         stdin=f"wrong-{LEGACY_PASSWORD}\n{APP_KEY}\n")
+    assert p.returncode == 1 and p.stderr.startswith("error: ") and len(p.stderr.strip().splitlines()) == 1
+    assert "wrong-" not in p.stdout + p.stderr
+    clean(args, p)
+
+
+def test_a_missing_source_or_password_is_refused_clearly(hub, hub_env):
+    args, p = legacy_cli(hub_env, "--app-key-stdin", stdin=f"{APP_KEY}\n")
+    assert p.returncode == 2 and p.stderr.startswith("error: ") and legacy.SOURCE_URL_ENV in p.stderr
+    args, p = legacy_cli(hub_env, "--source-url", "mysql+pymysql://reader@legacy-db/askpro", "--source-password-stdin",
+                         stdin="\n")
+    assert p.returncode == 1 and "kein Passwort" in p.stderr
+    args, p = legacy_cli(hub_env, env={legacy.SOURCE_URL_ENV: f"mysql+pymysql://u:{LEGACY_PASSWORD}@h:port/db"})
+    assert p.returncode == 1 and p.stderr.startswith("error: ") and "Traceback" not in p.stderr
+    assert LEGACY_PASSWORD not in p.stdout + p.stderr and "Pa55" not in p.stdout + p.stderr
+    args, p = legacy_cli(hub_env, "--source-url", f"mysql+pymysql://u:{LEGACY_PASSWORD}@h:port/db")
+    assert p.returncode == 1 and p.stderr.startswith("warning: ") and "Pa55" not in p.stdout + p.stderr
