@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, literal_column, or_, select, text, union_all
+from sqlalchemy import BigInteger, Float, Integer, and_, case, cast, func, literal, literal_column, or_, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
@@ -403,39 +403,6 @@ def _sqlite_percentiles(where: list, groups: dict[str, ColumnElement]):
 
 
 # --- the roll-up path: exact counts, percentiles from histograms -----------------------------------
-Histogram = dict[int, list[int]]  # bucket → [runs, min_ms, max_ms]
-
-
-def hist_percentile(hist: Histogram, p: float) -> float | None:
-    """percentile_cont from a histogram: the values inside a bucket are taken as evenly spread between
-    its exact minimum and maximum (exact whenever a bucket holds at most two distinct values)."""
-    return _percentiles([entry for _b, entry in sorted(hist.items())], [p])[0]
-
-
-def _percentiles(entries: Sequence[Sequence[int]], ps: Sequence[float]) -> list[float | None]:
-    """`hist_percentile` for several p at once over (runs, min_ms, max_ms) in bucket order: one pass."""
-    n = sum(e[0] for e in entries)
-    if n == 0:
-        return [None] * len(ps)
-    positions = [p * (n - 1) for p in ps]
-    wanted = sorted({k for pos in positions for k in (int(pos), min(int(pos) + 1, n - 1))})
-    values: dict[int, float] = {}
-    seen, i = 0, 0
-    for runs, lo, hi in entries:
-        while i < len(wanted) and wanted[i] < seen + runs:
-            k = wanted[i]
-            values[k] = float(lo) if runs == 1 else lo + (hi - lo) * (k - seen) / (runs - 1)
-            i += 1
-        if i == len(wanted):
-            break
-        seen += runs
-    out = []
-    for pos in positions:
-        low = int(pos)
-        out.append(values[low] if pos == low else values[low] + (values[low + 1] - values[low]) * (pos - low))
-    return out
-
-
 def _time_key(dialect: str, bucket: str | None, column) -> dict[str, ColumnElement]:
     return {} if bucket is None else {"bucket": _trunc(dialect, bucket, column)}
 
@@ -475,11 +442,13 @@ def _rollup_counts(s: Session, dialect: str, f: MetricsFilter, plan: _Plan, buck
     return out
 
 
-def _rollup_histograms(s: Session, dialect: str, f: MetricsFilter, plan: _Plan,
-                       bucket: str | None) -> dict[tuple, list[tuple[int, int, int]]]:
-    """Merged duration histograms per (time bucket, provider), or in total, as (runs, min_ms, max_ms)
-    in bucket order: daily histograms for whole days (not for hour buckets), hourly ones beside
-    them, raw rows for the rest."""
+def _rollup_percentiles(s: Session, dialect: str, f: MetricsFilter, plan: _Plan,
+                        bucket: str | None) -> dict[tuple, dict[str, float | None]]:
+    """p50/p95 per (time bucket, provider), or in total, from the merged duration histograms: daily
+    ones for whole days (not for hour buckets), hourly ones beside them, raw rows (bucketed on the
+    fly) for the rest. In SQL: a running sum over the buckets finds the bucket of each rank, whose
+    values are taken as evenly spread between its exact minimum and maximum; percentile_cont's
+    interpolation between the ranks below and above p·(n−1) follows here."""
     def keys(time_column, provider) -> list[ColumnElement]:
         exprs = _time_key(dialect, bucket, time_column) | ({} if bucket is None else {"provider": provider})
         return [e.label(n) for n, e in exprs.items()]
@@ -506,21 +475,48 @@ def _rollup_histograms(s: Session, dialect: str, f: MetricsFilter, plan: _Plan,
                             func.max(M.c.duration_ms).label("hi")).where(*f.conditions(raw)).group_by(*k, b))
     u = union_all(*parts).subquery()
     names = [] if bucket is None else ["bucket", "provider"]
-    group = [*[u.c[n] for n in names], u.c.b]
-    out: dict[tuple, list[tuple[int, int, int]]] = {}
-    for *key, _b, runs, lo, hi in s.execute(select(*group, func.sum(u.c.runs), func.min(u.c.lo), func.max(u.c.hi))
-                                            .group_by(*group).order_by(*group)):
-        key = (_as_datetime(key[0]), key[1]) if key else ()
-        out.setdefault(key, []).append((int(runs), int(lo), int(hi)))
+    # integer and float arithmetic throughout (PostgreSQL's sum of bigint would be numeric: slow)
+    merged = select(*[u.c[n] for n in names], u.c.b, cast(func.sum(u.c.runs), BigInteger).label("n"),
+                    func.min(u.c.lo).label("lo"), func.max(u.c.hi).label("hi")
+                    ).group_by(*[u.c[n] for n in names], u.c.b).subquery()
+    within = [merged.c[n] for n in names] or None
+    running = cast(func.sum(merged.c.n).over(partition_by=within, order_by=merged.c.b), BigInteger)
+    h = select(merged, (running - merged.c.n).label("before"),
+               cast(func.sum(merged.c.n).over(partition_by=within), BigInteger).label("total")).subquery().c
+
+    def value_at(rank):  # the value of rank `rank` (0-based), on the row of the bucket that holds it
+        inside = case((h.n == 1, cast(h.lo, Float)),
+                      else_=h.lo + cast(h.hi - h.lo, Float) * (rank - h.before) / cast(h.n - 1, Float))
+        return func.max(case((and_(h.before <= rank, rank < h.before + h.n), inside)))
+
+    ranks = []
+    for name, p in PERCENTILES.items():
+        pos = (h.total - 1) * p
+        low = func.floor(pos) if dialect == "postgresql" else cast(pos, Integer)  # pos is never negative
+        ranks += [value_at(low).label(f"{name}_low"), value_at(low + 1).label(f"{name}_high")]
+    query = select(*[h[n] for n in names], func.max(h.total).label("total"), *ranks)
+    out: dict[tuple, dict[str, float | None]] = {}
+    for row in s.execute(query.group_by(*[h[n] for n in names]) if names else query):
+        row = row._mapping
+        values: dict[str, float | None] = {}
+        for name, p in PERCENTILES.items():
+            if not row["total"]:
+                values[name] = None
+                continue
+            pos = p * (int(row["total"]) - 1)
+            frac = pos - int(pos)
+            low = float(row[f"{name}_low"])
+            values[name] = low if frac == 0 else low + (float(row[f"{name}_high"]) - low) * frac
+        out[(_as_datetime(row["bucket"]), row["provider"]) if names else ()] = values
     return out
 
 
 def _rollup_figures(s: Session, dialect: str, f: MetricsFilter, plan: _Plan, bucket: str | None) -> list[dict]:
     counts = _rollup_counts(s, dialect, f, plan, bucket)
-    hists = _rollup_histograms(s, dialect, f, plan, bucket)
+    percentiles = _rollup_percentiles(s, dialect, f, plan, bucket)
     out = []
     for key, row in counts.items():
-        row.update(zip(PERCENTILES, _percentiles(hists.get(key, []), list(PERCENTILES.values()))))
+        row.update(percentiles.get(key) or dict.fromkeys(PERCENTILES))
         out.append(_finish(row))
     return out
 

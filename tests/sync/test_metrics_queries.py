@@ -261,14 +261,16 @@ def test_rows_of_the_open_slots_are_read_raw_next_to_the_roll_up(hub, month):
     assert mq.refresh_rollup(hub) == mq.refresh_rollup(hub)  # idempotent
 
 
-def test_histogram_percentiles_match_percentile_cont_when_buckets_hold_few_values():
-    values = [3, 7, 7, 20, 150, 151, 4000]
-    hist = {}
-    for v in values:
-        bucket = sum(1 for b in mq.DURATION_BOUNDS if b <= v)
-        entry = hist.setdefault(bucket, [0, v, v])
-        entry[0] += 1
-        entry[1], entry[2] = min(entry[1], v), max(entry[2], v)
-    for p in (0.0, 0.25, 0.5, 0.9, 0.95, 1.0):
-        assert mq.hist_percentile(hist, p) == pytest.approx(percentile_cont(values, p))
-    assert mq.hist_percentile({}, 0.5) is None
+def test_roll_up_percentiles_are_exact_when_buckets_hold_at_most_two_values(hub):
+    values = [3, 7, 7, 20, 150, 151, 4000, 4030]  # 4000 and 4030 share a bucket, 150 and 151 do not
+    cid = create_company(hub, "Praxis Nord", actor="test").id
+    day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    with hub.session() as s:
+        s.add_all(IntegrationMetric(company_id=cid, provider="calcom", action="sync", success=True, duration_ms=v,
+                                    records_synced=0, created_at=day + timedelta(hours=i)) for i, v in enumerate(values))
+    f = mq.MetricsFilter(start=day, end=day + timedelta(days=1))
+    total = mq.totals(hub, f)
+    for name, p in mq.PERCENTILES.items():
+        assert total[name] == pytest.approx(percentile_cont(values, p))
+    assert mq.duration_bucket(4000) == mq.duration_bucket(4030) != mq.duration_bucket(151) != mq.duration_bucket(150)
+    assert mq.totals(hub, replace(f, providers=["retell"]))["p50_ms"] is None
