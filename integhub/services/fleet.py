@@ -382,7 +382,6 @@ def sync_now(hub: Hub, identity: Identity, pairs: Iterable[tuple[uuid.UUID | str
     from ..providers.errors import ProviderError
     from . import sync as sync_service
     from .companies import parse_uuid
-    from .guarded import record_sync_started
 
     selected = list(dict.fromkeys((parse_uuid(c), p) for c, p in pairs))
     for cid, provider in selected:
@@ -392,8 +391,7 @@ def sync_now(hub: Hub, identity: Identity, pairs: Iterable[tuple[uuid.UUID | str
     def one(pair: tuple[uuid.UUID, str]) -> BulkOutcome:
         cid, provider = pair
         try:
-            record_sync_started(hub, identity, cid, provider, "bulk")
-            result = sync_service.run_sync(hub, cid, provider, actor=identity.actor, trigger="manual")
+            result = sync_service.run_sync(hub, cid, provider, actor=identity.actor, trigger="bulk")
         except (HubError, ProviderError) as exc:
             return BulkOutcome(cid, provider, False, exc.message(lang))
         except Exception as exc:  # noqa: BLE001 - one broken pair must not stop the others

@@ -97,21 +97,11 @@ def _check_owner(obj: Any, company_id: object) -> Any:
 
 # --- syncs and mappings (operator) ----------------------------------------------------------------
 def run_sync(identity: Identity, hub: Hub, company_id: object, provider: str, **kwargs: Any):
+    """services.sync.run_sync audits the start (`sync.started`) with the identity as actor."""
     require(identity, "sync.run", company_id)
     kwargs["actor"] = identity.actor
     kwargs.setdefault("trigger", "manual")
-    record_sync_started(hub, identity, company_id, provider, kwargs["trigger"])
     return sync.run_sync(hub, company_id, provider, **kwargs)
-
-
-def record_sync_started(hub: Hub, identity: Identity, company_id: object, provider: str, trigger: str) -> None:
-    """The audit trail shows who started a sync by hand (the worker's runs are in the metrics)."""
-    from .audit import record_audit
-    from .companies import parse_uuid
-
-    with hub.session() as s:
-        record_audit(s, actor=identity.actor, action="sync.started", company_id=parse_uuid(company_id),
-                     provider=provider, details={"trigger": trigger})
 
 
 def save_mappings(identity: Identity, hub: Hub, company_id: object, name: str, *args: Any, **kwargs: Any):

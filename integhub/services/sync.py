@@ -1,6 +1,7 @@
 """Sync engine entry point — the interface pages, CLI, worker and the save flow call.
 
-`run_sync` runs one (company, provider) now under the same lease the worker uses (integhub.sync);
+`run_sync` runs one (company, provider) now under the same lease the worker uses (integhub.sync)
+and audits each manually started run (`sync.started`);
 `running_sync` tells whether a run holds that lease; `sync_status` adds the worker's view (backoff,
 last run) for status cards.
 """
@@ -14,9 +15,11 @@ from typing import Any
 from sqlalchemy import select
 
 from ..db import Hub
+from ..models import IntegrationConfig
 from ..models_sync import SyncRun, SyncState
 from ..sync.options import SyncOptions
 from ..sync.result import SyncAlreadyRunning, SyncResult
+from .audit import record_audit
 from .companies import parse_uuid
 
 __all__ = ["SyncAlreadyRunning", "SyncOptions", "SyncResult", "run_sync", "running_sync", "sync_status"]
@@ -27,15 +30,51 @@ def run_sync(hub, company_id, provider: str, *, actor: str = "system", trigger: 
              force_deletes: bool = False, cancel: threading.Event | None = None) -> SyncResult:
     """Sync one (company, provider) now, under the same lease the worker uses.
 
-    Raises SyncAlreadyRunning when another run holds the lease. `progress(step, counts)` is called
-    after each object type so the UI can show it. `force_deletes=True` lets a run soft-delete more
-    than half of an object type (after an admin confirmed the remote really lost them).
-    A failed run returns `success=False` with a clear `error`; earlier synced data stays as it was.
+    This is the entry point for every sync a person starts (the UI's button: trigger "ui", the
+    fleet page: "bulk", `python -m integhub sync`: "cli", the save flow with auto-sync: "save", the
+    demo: "demo"), and each one that really starts is audited here as `sync.started` by `actor`
+    with its trigger. The worker's scheduled runs go to `integhub.sync.engine.run` directly and are
+    not audited one by one: they are in sync_runs and the metrics (trigger "worker").
+
+    Raises SyncAlreadyRunning when another run holds the lease (nothing audited). `progress(step,
+    counts)` is called after each object type so the UI can show it. `force_deletes=True` lets a
+    run soft-delete more than half of an object type (after an admin confirmed the remote really
+    lost them). A failed run returns `success=False` with a clear `error`; earlier synced data
+    stays as it was.
     """
     from ..sync import engine
 
-    return engine.run(hub, company_id, provider, actor=actor, trigger=trigger, progress=progress, options=options,
-                      force_deletes=force_deletes, cancel=cancel)
+    cid = parse_uuid(company_id)
+    audited = _audit_start(hub, cid, provider, actor, trigger)
+    try:
+        return engine.run(hub, cid, provider, actor=actor, trigger=trigger, progress=progress, options=options,
+                          force_deletes=force_deletes, cancel=cancel)
+    except SyncAlreadyRunning:
+        if audited:  # another run took the lease between the check and the claim
+            _audit(hub, cid, provider, actor, "sync.not_started", {"trigger": trigger, "reason": "already_running"})
+        raise
+
+
+def _audit_start(hub: Hub, cid, provider: str, actor: str, trigger: str) -> bool:
+    """Record `sync.started` unless the run will not start: an unknown company (the engine raises
+    NotFound), a pair that is not configured or inactive (the engine answers with a failed result)
+    or a lease another run holds (raises SyncAlreadyRunning here). True when recorded."""
+    current = running_sync(hub, cid, provider)
+    if current is not None:
+        raise SyncAlreadyRunning(current["started_at"])
+    with hub.session() as s:
+        config = s.execute(select(IntegrationConfig.is_active, IntegrationConfig.api_key.is_not(None))
+                           .where(IntegrationConfig.company_id == cid, IntegrationConfig.provider == provider)).first()
+        if config is None or not config[0] or not config[1]:
+            return False
+        record_audit(s, actor=actor, action="sync.started", company_id=cid, provider=provider,
+                     details={"trigger": trigger})
+    return True
+
+
+def _audit(hub: Hub, cid, provider: str, actor: str, action: str, details: dict[str, Any]) -> None:
+    with hub.session() as s:
+        record_audit(s, actor=actor, action=action, company_id=cid, provider=provider, details=details)
 
 
 def running_sync(hub, company_id, provider: str) -> dict[str, Any] | None:
