@@ -195,15 +195,24 @@ def fence(session: Session, lease: Lease) -> None:
 def release(session: Session, lease: Lease, **outcome: Any) -> bool:
     """Give the lease up and record the run's outcome columns in the same statement
     (`last_finished_at` is set to now)."""
-    result = session.execute(
-        update(STATE)
-        .where(STATE.c.company_id == lease.company_id, STATE.c.provider == lease.provider,
-               STATE.c.lease_token == lease.token)
-        .values(lease_token=None, lease_holder=None, lease_expires_at=None, lease_trigger=None, lease_actor=None,
-                started_at=None, heartbeat_at=None, last_finished_at=_now_sql(_dialect(session)), **outcome)
-        .execution_options(preserve_rowcount=True)
-    )
-    return result.rowcount == 1
+    dialect = _dialect(session)
+    params = {"b_company_id": lease.company_id, "b_provider": lease.provider, "b_token": lease.token,
+              **{f"o_{name}": value for name, value in outcome.items()}}
+    if dialect != "postgresql":
+        params["now"] = utcnow()
+    return session.execute(_release_statement(dialect, tuple(sorted(outcome))), params).rowcount == 1
+
+
+@functools.lru_cache(maxsize=16)
+def _release_statement(dialect: str, outcome_columns: tuple[str, ...]):
+    now = func.timezone("UTC", func.clock_timestamp()) if dialect == "postgresql" else bindparam("now", type_=DateTime())
+    outcome = {name: bindparam(f"o_{name}", type_=STATE.c[name].type) for name in outcome_columns}
+    return (update(STATE)
+            .where(STATE.c.company_id == bindparam("b_company_id"), STATE.c.provider == bindparam("b_provider"),
+                   STATE.c.lease_token == bindparam("b_token"))
+            .values(lease_token=None, lease_holder=None, lease_expires_at=None, lease_trigger=None, lease_actor=None,
+                    started_at=None, heartbeat_at=None, last_finished_at=now, **outcome)
+            .execution_options(preserve_rowcount=True))
 
 
 def release_quietly(hub: Hub, lease: Lease) -> None:
