@@ -176,6 +176,36 @@ def stored_secret(hub, company):
     return hub.keyring.decrypt(row.webhook_secret, context_for(company, "calcom", "webhook_secret"))
 
 
+def register_from_the_cli(env, hub, simulator, company):
+    """Register through the CLI; (url, the one webhook at Cal.com, the stored secret)."""
+    p = cli(env, "webhooks", "register", "--company", company, "--provider", "calcom")
+    assert p.returncode == 0, p.stderr
+    url = f"{PUBLIC}/api/calcom/webhook/{company}"
+    [hook] = hooks_with(simulator, url)
+    return url, hook, stored_secret(hub, company)
+
+
+def register_behind_a_slow_post(hub, simulator, company, **kwargs):
+    """register_webhook in a thread whose POST /v2/webhooks Cal.com answers only after 1.5 s (the
+    webhook exists at once); returns when the POST has arrived: (thread, [its result or exception])."""
+    import threading
+    import time
+
+    from integhub.services.webhooks import register_webhook
+
+    simulator.fault(provider="calcom", path_prefix="/v2/webhooks", method="POST", kind="latency", latency_ms=1500,
+                    count=1)
+    seen = len(simulator.requests("calcom"))
+    outcome: list = []
+    thread = threading.Thread(target=lambda: outcome.append(_catch(register_webhook, hub, company, "calcom", **kwargs)))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not any(r["method"] == "POST" for r in simulator.requests("calcom")[seen:]):
+        assert time.monotonic() < deadline, "the registration never sent its POST"
+        time.sleep(0.02)
+    return thread, outcome
+
+
 def audits(hub, *actions):
     with hub.session() as s:
         return list(s.scalars(select(AuditEvent).where(AuditEvent.action.in_(actions)).order_by(AuditEvent.id)))
@@ -215,10 +245,7 @@ def test_a_stale_webhook_with_the_same_url_is_replaced_from_the_cli(env, hub, si
 
 def test_the_hubs_own_webhook_switched_off_in_calcom_is_switched_on_again_with_the_same_secret(env, hub, simulator):
     company = new_company(hub, "Praxis Abgeschaltet", "calcom", CAL_KEY)
-    url = f"{PUBLIC}/api/calcom/webhook/{company}"
-    assert cli(env, "webhooks", "register", "--company", company, "--provider", "calcom").returncode == 0
-    [hook] = hooks_with(simulator, url)
-    secret = stored_secret(hub, company)
+    url, hook, secret = register_from_the_cli(env, hub, simulator, company)
     with calcom_client(simulator) as client:  # an admin switched it off and trimmed its triggers in Cal.com
         client.update_webhook(hook["id"], active=False, triggers=["BOOKING_CREATED"])
 
@@ -248,26 +275,15 @@ def test_when_calcom_refuses_the_new_webhook_the_old_state_stays(env, hub, simul
 
 
 def test_when_the_new_secret_cannot_be_stored_the_new_webhook_is_taken_back(env, hub, simulator):
-    import threading
-
     from sqlalchemy import text
 
     from integhub.services.webhooks import register_webhook
 
     company = new_company(hub, "Praxis Datenbankfehler", "calcom", CAL_KEY)
-    url = f"{PUBLIC}/api/calcom/webhook/{company}"
-    assert cli(env, "webhooks", "register", "--company", company, "--provider", "calcom").returncode == 0
-    [hook] = hooks_with(simulator, url)
-    old_secret = stored_secret(hub, company)
+    url, hook, old_secret = register_from_the_cli(env, hub, simulator, company)
     with calcom_client(simulator) as client:  # someone changed its secret in Cal.com: the hub must replace it
         client.update_webhook(hook["id"], secret="changed-in-calcom")
-    simulator.fault(provider="calcom", path_prefix="/v2/webhooks", method="POST", kind="latency", latency_ms=1500,
-                    count=1)
-    seen = len(simulator.requests("calcom"))
-    outcome: list = []
-    worker = threading.Thread(target=lambda: outcome.append(_catch(register_webhook, hub, company, "calcom")))
-    worker.start()
-    wait_for_post(simulator, seen)
+    worker, outcome = register_behind_a_slow_post(hub, simulator, company)
     with hub.engine.begin() as conn:  # the database refuses the write while Cal.com answers
         conn.execute(text("ALTER TABLE integration_configs RENAME TO integration_configs_away"))
     try:
@@ -286,30 +302,13 @@ def test_when_the_new_secret_cannot_be_stored_the_new_webhook_is_taken_back(env,
     assert fixed.removed_hooks == [after["id"]] and hook["secret"] == stored_secret(hub, company) != old_secret
 
 
-def wait_for_post(simulator, seen: int) -> None:
-    import time
-
-    deadline = time.monotonic() + 10
-    while not any(r["method"] == "POST" for r in simulator.requests("calcom")[seen:]):
-        assert time.monotonic() < deadline, "the registration never sent its POST"
-        time.sleep(0.02)
-
-
 def test_two_registrations_at_once_leave_one_webhook_and_its_secret(env, hub, simulator):
-    import threading
-
     from integhub.errors import HubError
     from integhub.services.webhooks import register_webhook
 
     company = new_company(hub, "Praxis Gleichzeitig", "calcom", CAL_KEY)
     url = f"{PUBLIC}/api/calcom/webhook/{company}"
-    simulator.fault(provider="calcom", path_prefix="/v2/webhooks", method="POST", kind="latency", latency_ms=1500,
-                    count=1)
-    outcome: list = []
-    slow = threading.Thread(target=lambda: outcome.append(_catch(register_webhook, hub, company, "calcom",
-                                                                 actor="slow")))
-    slow.start()
-    wait_for_post(simulator, 0)
+    slow, outcome = register_behind_a_slow_post(hub, simulator, company, actor="slow")
     fast = register_webhook(hub, company, "calcom", actor="fast")
     slow.join(30)
     assert fast.changed
