@@ -20,7 +20,10 @@ import json
 import logging
 import os
 import secrets
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta, timezone
@@ -416,7 +419,7 @@ def prune_inbox(hub: Hub, older_than_days: int | None = None, *, batch_size: int
     lock; `max_batches` bounds one call (the rest waits for the next). Failed and pending rows are
     kept however old (they wait for `webhooks replay`; once replayed they count from then), and so
     is each company's newest delivery per provider (the status card's "last event").
-    The worker can call `prune_inbox(hub, max_batches=20)` on each pass."""
+    The worker calls it through `prune_inbox_if_due`."""
     days = retention_days() if older_than_days is None else older_than_days
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise HubError("webhooks.retention_invalid", name="older_than_days", value=str(days)[:40])
@@ -438,6 +441,32 @@ def prune_inbox(hub: Hub, older_than_days: int | None = None, *, batch_size: int
             record_audit(s, actor=actor, action="webhook.inbox_pruned",
                          details={"deleted": result.deleted, "older_than_days": days, "cutoff": result.cutoff})
     return result
+
+
+_last_prune: dict[str, float] = {}
+_prune_lock = threading.Lock()
+
+
+def prune_inbox_if_due(hub: Hub, *, every: timedelta = timedelta(hours=1), max_batches: int = 20,
+                       clock: Callable[[], float] = time.monotonic) -> PruneResult | None:
+    """For a loop such as the worker's, one line per pass: `prune_inbox_if_due(hub)`. Prunes at most
+    once per `every` in this process (at most `max_batches` batches, so a pass stays short; the
+    rest goes next time) and never raises: a failure (say a bad INTEGHUB_WEBHOOK_RETENTION_DAYS) is
+    logged and tried again after `every`. Returns the result, or None when not due or failed.
+    Several workers pruning at once is harmless: a row is deleted once."""
+    key = str(hub.engine.url)
+    with _prune_lock:
+        now = clock()
+        last = _last_prune.get(key)
+        if last is not None and now - last < every.total_seconds():
+            return None
+        _last_prune[key] = now
+    try:
+        return prune_inbox(hub, max_batches=max_batches, actor="worker")
+    except Exception as exc:  # noqa: BLE001 - a maintenance chore must not stop the worker
+        message = exc.message("en") if isinstance(exc, HubError) else describe_failure(exc)
+        log.warning("webhook inbox pruning failed: %s", message)
+        return None
 
 
 # --- status card -----------------------------------------------------------------------------------

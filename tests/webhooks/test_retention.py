@@ -125,3 +125,30 @@ def test_prune_from_the_cli(hub, hub_env):
     bad_env = cli({**hub_env, "INTEGHUB_WEBHOOK_RETENTION_DAYS": "nie"})
     assert bad_env.returncode == 1 and bad_env.stderr.startswith("error: ") and "Traceback" not in bad_env.stderr
     assert "INTEGHUB_WEBHOOK_RETENTION_DAYS=nie" in bad_env.stderr
+
+
+def test_the_worker_prunes_at_most_once_an_hour_and_a_failure_never_escapes(hub, monkeypatch, caplog):
+    from integhub.services import webhooks
+
+    company = make_tenant(hub).company_id
+    now = [1000.0]
+    clock = lambda: now[0]  # noqa: E731 - a hand-wound clock
+    monkeypatch.setattr(webhooks, "_last_prune", {})
+    store(hub, company, "old", age=40 * DAY)
+    store(hub, company, "newest", age=DAY)
+    assert webhooks.prune_inbox_if_due(hub, clock=clock).deleted == 1
+
+    store(hub, company, "old-2", age=40 * DAY)
+    now[0] += 1800
+    assert webhooks.prune_inbox_if_due(hub, clock=clock) is None  # not due yet
+    monkeypatch.setenv("INTEGHUB_WEBHOOK_RETENTION_DAYS", "never")
+    now[0] += 1800
+    assert webhooks.prune_inbox_if_due(hub, clock=clock) is None  # logged, not raised
+    assert "INTEGHUB_WEBHOOK_RETENTION_DAYS" in caplog.text
+    monkeypatch.delenv("INTEGHUB_WEBHOOK_RETENTION_DAYS")
+    now[0] += 3600
+    assert webhooks.prune_inbox_if_due(hub, clock=clock).deleted == 1
+    assert keys(hub) == {"newest"}
+    with hub.session() as s:
+        actors = set(s.scalars(select(AuditEvent.actor).where(AuditEvent.action == "webhook.inbox_pruned")))
+    assert actors == {"worker"}
