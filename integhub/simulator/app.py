@@ -12,7 +12,8 @@ Control API (JSON):
     GET    /_sim/faults                     active faults
     POST   /_sim/faults                     add one: {"provider", "path_prefix", "method", "api_key",
                                             "kind", "count", "latency_ms", "status", "message",
-                                            "retry_after", "reset_seconds", "hang_seconds", "variant"}
+                                            "retry_after", "reset_seconds", "hang_seconds", "variant",
+                                            "skip"}
     DELETE /_sim/faults[/{id}]              remove all faults / one
     POST   /_sim/revoke    {"api_key"}      the key gets 401 from now on
     POST   /_sim/accounts  {"api_key", "counts": {...}}   sizes; answers the account's facts

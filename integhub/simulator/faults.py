@@ -4,7 +4,7 @@ A fault matches by provider ("calcom", "retell" or "*"), optional path prefix, o
 optional API key. Latency faults add delay and let the request through (when several match, the
 largest delay wins, so a specific latency overrides a global default). Of the other kinds, the
 oldest matching fault decides what the request gets. `count` is how many requests a fault affects;
-None keeps it until it is cleared.
+None keeps it until it is cleared. `skip` lets that many matching requests through first.
 
 Kinds:
     latency     answer normally, `latency_ms` after the request arrived
@@ -43,6 +43,7 @@ class Fault:
     method: str | None = None
     api_key_hash: str | None = None  # only requests made with this key (sha256 hex)
     count: int | None = None  # requests still to affect; None = until cleared
+    skip: int = 0  # matching requests to let through first (a fault in the middle of a listing)
     latency_ms: float = 0.0
     status: int = 500
     message: str | None = None
@@ -80,6 +81,8 @@ class Fault:
             raise ValueError(f"provider must be one of {PROVIDERS}")
         if self.count is not None and (isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1):
             raise ValueError("count must be a positive integer or null")
+        if isinstance(self.skip, bool) or not isinstance(self.skip, int) or self.skip < 0:
+            raise ValueError("skip must be a non-negative integer")
         if self.kind == "status" and not (isinstance(self.status, int) and 400 <= self.status <= 599):
             raise ValueError("status must be an HTTP error status 400..599")
         if self.kind == "malformed" and self.variant not in MALFORMED_VARIANTS:
@@ -144,6 +147,9 @@ class FaultBook:
         with self._lock:
             for fault in self._faults:
                 if not fault.matches(provider, method, path, api_key_hash):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
                     continue
                 if fault.kind == "latency":
                     latency = max(latency, float(fault.latency_ms))

@@ -272,6 +272,11 @@ def test_status_fault_counts_down(sim, http):
     assert http.get("/_sim/faults").json()["faults"] == []
 
 
+def test_a_fault_can_let_the_first_requests_through(sim, http):
+    sim.fault(provider="calcom", path_prefix="/v2/me", kind="status", status=500, skip=2, count=1)
+    assert [cal(http, "/v2/me").status_code for _ in range(4)] == [200, 200, 500, 200]
+
+
 def test_fault_scoping_by_path_method_and_key(sim, http):
     sim.fault(provider="*", path_prefix="/v2/teams", kind="status", status=500)
     sim.fault(provider="retell", method="PATCH", kind="status", status=502)
@@ -332,7 +337,8 @@ def test_malformed_and_truncated_faults(sim, http):
 
 def test_bad_fault_specs_are_refused(sim, http):
     for spec in ({"kind": "explode"}, {"kind": "status", "status": 200}, {"kind": "latency", "provider": "stripe"},
-                 {"kind": "latency", "count": 0}, {"kind": "malformed", "variant": "x"}, {"kind": "hang", "oops": 1}):
+                 {"kind": "latency", "count": 0}, {"kind": "malformed", "variant": "x"}, {"kind": "hang", "oops": 1},
+                 {"kind": "status", "skip": -1}):
         response = http.post("/_sim/faults", json=spec)
         assert response.status_code == 400 and response.json()["error"]
 

@@ -1,11 +1,12 @@
 """The sync engine against the simulator over real HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from integhub.models import (
     CalcomBooking,
@@ -126,6 +127,41 @@ def test_a_failing_object_type_leaves_earlier_types_committed_and_its_own_data_u
     row = config_row(hub, practice.company_id, "calcom")
     assert row.last_error is None and row.last_sync_at > last_sync_before
     assert provider_stats(hub, practice.company_id, "calcom")["bookings"] == 10
+
+
+@pytest.mark.parametrize("provider", ["calcom", "retell"])
+def test_a_listing_failing_half_way_after_its_rows_were_staged_changes_nothing(hub, simulator, options, provider,
+                                                                               monkeypatch):
+    """Rows are staged while the listing is read (on PostgreSQL by COPY into a temporary table once
+    enough have come); a page failing after that must leave the stored rows exactly as they were."""
+    import integhub.sync.engine as engine_module
+    import integhub.sync.upsert as upsert_module
+
+    monkeypatch.setattr(upsert_module, "COPY_MIN_ROWS", 5)
+    monkeypatch.setattr(engine_module, "CHUNK_ROWS", 5)
+    staged = []
+    real_open = upsert_module.UpsertStream._open_staging
+    monkeypatch.setattr(upsert_module.UpsertStream, "_open_staging", lambda self: staged.append(1) or real_open(self))
+    options = dataclasses.replace(options, bookings_page_size=10, calls_page_size=10, listing_attempts=1,
+                                  calls_overlap_minutes=200 * 24 * 60)  # the second run reads every call again
+    practice = new_practice(hub, simulator, bookings=60, calls=60)
+    assert run_sync(hub, practice.company_id, provider, options=options).success
+    before = snapshot(hub, provider, practice.company_id)
+    with hub.session() as s:
+        stamps = sorted(s.scalars(select(SYNCED_MODELS[provider][2].synced_at)))
+
+    simulator.fault(provider=provider, path_prefix=LISTING[provider], kind="truncated", skip=3, count=1)
+    staged.clear()
+    failed = run_sync(hub, practice.company_id, provider, options=options)
+    assert bool(staged) == (hub.dialect == "postgresql")  # the first pages had gone to the server already
+
+    assert not failed.success and failed.error_code == "malformed_response"
+    assert snapshot(hub, provider, practice.company_id) == before
+    with hub.session() as s:
+        assert sorted(s.scalars(select(SYNCED_MODELS[provider][2].synced_at))) == stamps  # not even re-stamped
+        if hub.dialect == "postgresql":
+            assert s.scalar(select(func.count()).select_from(text("pg_tables"))
+                            .where(text("tablename LIKE 'integhub_upsert_staging_%'"))) == 0
 
 
 FAULTS = {
