@@ -85,8 +85,8 @@ def main() -> None:
         print(f"{rows:,} metric rows generated in {time.perf_counter() - started:.1f} s", flush=True)
         started = time.perf_counter()
         mq.refresh_rollup(hub)
-        print(f"daily roll-up of the closed days built in {time.perf_counter() - started:.1f} s "
-              "(once; afterwards one day at a time, by the first query after midnight UTC)", flush=True)
+        print(f"roll-up (hourly, daily) of everything older than 15 minutes built in {time.perf_counter() - started:.1f} s "
+              "(once; afterwards each 5-minute slot, by the first query after it closed)", flush=True)
         now = utcnow()
         with hub.session() as s:
             one_company = s.scalar(select(IntegrationMetric.company_id).limit(1))

@@ -36,18 +36,23 @@ class MetricsDaily(Base):
     last_error_code: Mapped[str | None] = mapped_column(String(50), nullable=True)  # ... and its error code
 
 
-class MetricsDailyDuration(Base):
-    """Duration histogram per UTC day, provider and action (all companies): log-spaced buckets
-    (metrics_queries.DURATION_BOUNDS) with the exact minimum and maximum inside each."""
+class _DurationHistogram:
+    """A duration histogram row per time slot, provider and action (all companies): log-spaced
+    buckets (metrics_queries.DURATION_BOUNDS) with the exact minimum and maximum inside each."""
 
-    __tablename__ = "metrics_daily_durations"
-    day: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     provider: Mapped[str] = mapped_column(String(50), primary_key=True)
     action: Mapped[str] = mapped_column(String(50), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     runs: Mapped[int] = mapped_column(Integer, default=0)
     min_ms: Mapped[int] = mapped_column(Integer, default=0)
     max_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MetricsDailyDuration(_DurationHistogram, Base):
+    """Duration histogram per UTC day."""
+
+    __tablename__ = "metrics_daily_durations"
+    day: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
 
 
 class MetricsHourly(Base):
@@ -74,17 +79,11 @@ class MetricsHourlyError(Base):
     last_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class MetricsHourlyDuration(Base):
-    """Duration histogram per UTC hour, provider and action (the hour view and partial days)."""
+class MetricsHourlyDuration(_DurationHistogram, Base):
+    """Duration histogram per UTC hour (the hour view and the ragged ends of ranges)."""
 
     __tablename__ = "metrics_hourly_durations"
     hour: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
-    provider: Mapped[str] = mapped_column(String(50), primary_key=True)
-    action: Mapped[str] = mapped_column(String(50), primary_key=True)
-    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
-    runs: Mapped[int] = mapped_column(Integer, default=0)
-    min_ms: Mapped[int] = mapped_column(Integer, default=0)
-    max_ms: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class MetricsDimension(Base):

@@ -9,7 +9,9 @@ Everything is aggregated in SQL, never by loading rows into Python. Two sources,
   slots that closed (are older than ROLLUP_GRACE) since the previous one, in one short write
   transaction, so the roll-up trails the present by 15–20 minutes; the first query after a
   migration builds it from all rows, one day per transaction. A page over a month therefore reads
-  about 24 rows per hour and provider plus the histogram buckets, whatever the fleet size.
+  a few rows per hour and provider plus the histogram buckets, whatever the fleet size (only the
+  per-company table reads a row per company, provider and day). A row stamped more than 15
+  minutes before it is committed would be missed; record_metric stamps rows as they are written.
 - **Raw rows** for the rest: the minutes the roll-up does not cover yet, the ragged ends of ranges
   that do not start or end on a full hour (day), and every view filtered to companies (an
   analyst's scope, chosen companies), which reads only those companies' rows through
@@ -271,8 +273,8 @@ def _roll_up(s: Session, dialect: str, a: datetime, b: datetime) -> None:
     _upsert(s, dialect, HE, select(hour.label("hour"), *dims, code.label("error_code"), func.count().label("failures"),
                                    func.max(M.c.created_at).label("last_at"))
             .where(*span, M.c.success.is_(False)).group_by(hour, *dims, code), add=("failures",), high=("last_at",))
-    for table, time in ((HH, hour), (DH, day)):
-        _upsert(s, dialect, table, select(time.label(table.c[0].name), *dims, bucket.label("bucket"),
+    for table, time, name in ((HH, hour, "hour"), (DH, day, "day")):
+        _upsert(s, dialect, table, select(time.label(name), *dims, bucket.label("bucket"),
                                           func.count().label("runs"), func.min(M.c.duration_ms).label("min_ms"),
                                           func.max(M.c.duration_ms).label("max_ms"))
                 .where(*span).group_by(time, *dims, bucket), add=("runs",), low=("min_ms",), high=("max_ms",))

@@ -103,3 +103,49 @@ def test_nothing_recorded_says_so(hub):
     assert figures(at)["Ausführungen"] == "0"
     assert any("keine Einträge" in i.value for i in at.info)
     assert not at.get("vega_lite_chart")
+
+
+@pytest.fixture
+def many(hub):
+    """60 companies with two runs each (one failed for every third company)."""
+    now = utcnow()
+    ids = [create_company(hub, f"Praxis {i:03d}", actor="test").id for i in range(60)]
+    with hub.session() as s:
+        for i, cid in enumerate(ids):
+            for k in range(2):
+                ok = not (k == 0 and i % 3 == 0)
+                s.add(IntegrationMetric(company_id=cid, provider="calcom", action="sync", success=ok, duration_ms=500,
+                                        records_synced=1, error_code=None if ok else "timeout",
+                                        created_at=now - timedelta(hours=1 + k)))
+    access.grant_role(hub, access.system_identity("root@example.com"), "ana@example.com", "analyst")
+    return ids
+
+
+def test_the_company_filter_offers_a_searched_page_of_companies(hub, many):
+    at = page_as("ana@example.com")
+    companies = at.multiselect(key="metrics_companies")
+    assert len(companies.options) == 50 and "Praxis 059" not in companies.options
+    assert any("weitere über die Suche" in c.value for c in at.caption)
+    at.text_input(key="metrics_company_search").input("059").run()
+    assert not at.exception
+    assert at.multiselect(key="metrics_companies").options == ["Praxis 059"]
+    at.multiselect(key="metrics_companies").select(many[59]).run()
+    at.text_input(key="metrics_company_search").input("000").run()  # the choice stays while searching on
+    assert at.multiselect(key="metrics_companies").options == ["Praxis 000", "Praxis 059"]
+    assert figures(at)["Ausführungen"] == "2"
+    assert list(at.dataframe[0].value["Unternehmen"]) == ["Praxis 059"]
+
+
+def test_the_per_company_table_pages_through_many_companies(hub, many):
+    at = page_as("ana@example.com")
+    assert figures(at)["Ausführungen"] == "120"
+    first = at.dataframe[0].value
+    assert len(first) == 50
+    assert list(first["Unternehmen"][:20]) == [f"Praxis {i:03d}" for i in range(0, 60, 3)]  # worst first
+    assert any("1–50 von 60" in c.value for c in at.caption)
+    at.number_input(key="metrics_table_page").set_value(2).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 10
+    assert any("51–60 von 60" in c.value for c in at.caption)
+    at.multiselect(key="metrics_companies").select(many[1]).run()  # fewer rows than the page: back to one
+    assert list(at.dataframe[0].value["Unternehmen"]) == ["Praxis 001"]

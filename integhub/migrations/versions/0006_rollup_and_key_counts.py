@@ -39,22 +39,14 @@ _PG_FUNCTIONS = [
          SELECT CASE WHEN v IS NULL OR v = '' THEN NULL
                      WHEN left(v, 4) = 'ih1:' AND strpos(substr(v, 5), ':') > 0 THEN split_part(v, ':', 2)
                      ELSE ':' END $$""",
-    """CREATE FUNCTION secret_key_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         INSERT INTO secret_key_count_changes (key_id, delta)
-         SELECT kid, count(*) FROM (SELECT integhub_secret_key_id(api_key) AS kid FROM new_rows
-                                    UNION ALL SELECT integhub_secret_key_id(webhook_secret) FROM new_rows) t
-         WHERE kid IS NOT NULL GROUP BY kid;
-         RETURN NULL;
-       END $$""",
-    """CREATE FUNCTION secret_key_counts_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         INSERT INTO secret_key_count_changes (key_id, delta)
-         SELECT kid, -count(*) FROM (SELECT integhub_secret_key_id(api_key) AS kid FROM old_rows
-                                     UNION ALL SELECT integhub_secret_key_id(webhook_secret) FROM old_rows) t
-         WHERE kid IS NOT NULL GROUP BY kid;
-         RETURN NULL;
-       END $$""",
+    *(f"""CREATE FUNCTION secret_key_counts_{verb}() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            INSERT INTO secret_key_count_changes (key_id, delta)
+            SELECT kid, {sign}count(*) FROM (SELECT integhub_secret_key_id(api_key) AS kid FROM {rows}
+                                             UNION ALL SELECT integhub_secret_key_id(webhook_secret) FROM {rows}) t
+            WHERE kid IS NOT NULL GROUP BY kid;
+            RETURN NULL;
+          END $$""" for verb, sign, rows in (("insert", "", "new_rows"), ("delete", "-", "old_rows"))),
     """CREATE FUNCTION secret_key_counts_update() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
          INSERT INTO secret_key_count_changes (key_id, delta)
