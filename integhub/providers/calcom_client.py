@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from . import errors
 from .errors import MalformedResponse, ProviderError, ProviderTimeout, RateLimited, Unreachable
@@ -266,7 +267,7 @@ class CalcomClient:
         if not 200 <= response.status_code < 300:
             raise errors.error_from_status(PROVIDER, response.status_code, response.headers, response.text)
         try:
-            body = response.json()
+            body = orjson.loads(response.content)  # 2-3× json's speed on a page of bookings
         except ValueError:
             raise MalformedResponse(PROVIDER, status=response.status_code,
                                     detail=f"{path}: response is not JSON") from None
