@@ -13,6 +13,7 @@
 - SIGTERM/SIGINT: stop claiming, let running syncs finish; after INTEGHUB_WORKER_STOP_GRACE_SECONDS
   (default 30) or a second signal they are cancelled at the next page and release their leases.
 - `--once`: one round over what is due now, then exit (for cron). Exit 1 when a sync failed.
+- Without `--once` each pass also prunes the webhook inbox, at most hourly (integhub.services.webhooks).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from datetime import datetime
 
 from .db import Hub
 from .errors import HubError
+from .services.webhooks import prune_inbox_if_due
 from .sync import engine
 from .sync.options import SyncOptions, _env_float
 from .sync.result import SyncResult
@@ -97,6 +99,7 @@ class Worker:
     def run_forever(self) -> WorkerReport:
         try:
             while not self.stopping.is_set():
+                prune_inbox_if_due(self.hub)  # hourly at most, never raises (`--once` users: `webhooks prune`)
                 listed_at, pairs = due_pairs(self.hub)
                 claimed = self._dispatch(pairs, listed_at)
                 if not claimed:

@@ -152,3 +152,24 @@ def test_the_worker_prunes_at_most_once_an_hour_and_a_failure_never_escapes(hub,
     with hub.session() as s:
         actors = set(s.scalars(select(AuditEvent.actor).where(AuditEvent.action == "webhook.inbox_pruned")))
     assert actors == {"worker"}
+
+
+def test_a_running_worker_prunes_the_inbox_on_its_pass(hub, monkeypatch):
+    from integhub.services import webhooks
+    from integhub.worker import Worker
+
+    company = make_tenant(hub).company_id
+    monkeypatch.setattr(webhooks, "_last_prune", {})
+    store(hub, company, "old", age=40 * DAY)
+    store(hub, company, "newest", age=DAY)
+    worker = Worker(hub, concurrency=1, poll_seconds=0.1, jitter_seconds=0)
+    original = worker._dispatch
+
+    def one_pass(pairs, listed_at):  # stop after the first pass
+        handed = original(pairs, listed_at)
+        worker.request_stop()
+        return handed
+
+    worker._dispatch = one_pass
+    worker.run_forever()
+    assert keys(hub) == {"newest"}
