@@ -21,6 +21,7 @@ and are never deleted by it.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import queue
@@ -32,7 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from ..crypto import context_for
 from ..db import Hub
@@ -97,32 +99,36 @@ def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", t
     cid = parse_uuid(company_id)
     prov = get_provider(provider)
     options = options or SyncOptions.from_env()
-    runner = SyncRunner(hub, None, {}, options, progress=progress, force_deletes=force_deletes, cancel=cancel)
-    # One transaction reads the configuration, claims the lease and opens the run's record.
-    with hub.session() as s:
-        config = s.execute(_config_query(), {"company_id": cid, "provider": prov.name}).first()
-        if config is None:
-            raise NotFound("hub.company_not_found")
-        if not config.api_key:
-            return _refused(cid, prov.name, "sync_engine.not_configured", "not_configured")
-        if not config.is_active:
-            return _refused(cid, prov.name, "sync_engine.inactive", "inactive")
-        runner.settings = dict(config.settings or {})
-        lease = leases.claim_in(s, cid, prov.name, trigger=trigger, actor=actor, lease_seconds=options.lease_seconds,
-                                unless_finished_since=unless_finished_since)
-        if lease is not None:
-            runner.open_run(s, lease)
-    if lease is None:
-        if not raise_if_running:
-            return None
-        current = leases.running(hub, cid, prov.name)
-        raise SyncAlreadyRunning(current["started_at"] if current else None)
-    try:
-        with leases.heartbeat(hub, lease, options.heartbeat_interval):
-            return runner.execute(config.api_key)
-    except BaseException:
-        leases.release_quietly(hub, lease)  # no-op when the run already released it
-        raise
+    # The run's own transactions share one connection, held for the run: no pool checkout (and
+    # liveness ping) per transaction. The heartbeat thread uses the pool as usual.
+    with hub.engine.connect() as connection:
+        runner = SyncRunner(hub, None, {}, options, progress=progress, force_deletes=force_deletes, cancel=cancel,
+                            connection=connection)
+        # One transaction reads the configuration, claims the lease and opens the run's record.
+        with runner.transaction() as s:
+            config = s.execute(_config_query(), {"company_id": cid, "provider": prov.name}).first()
+            if config is None:
+                raise NotFound("hub.company_not_found")
+            if not config.api_key:
+                return _refused(cid, prov.name, "sync_engine.not_configured", "not_configured")
+            if not config.is_active:
+                return _refused(cid, prov.name, "sync_engine.inactive", "inactive")
+            runner.settings = dict(config.settings or {})
+            lease = leases.claim_in(s, cid, prov.name, trigger=trigger, actor=actor,
+                                    lease_seconds=options.lease_seconds, unless_finished_since=unless_finished_since)
+            if lease is not None:
+                runner.open_run(s, lease)
+        if lease is None:
+            if not raise_if_running:
+                return None
+            current = leases.running(hub, cid, prov.name)
+            raise SyncAlreadyRunning(current["started_at"] if current else None)
+        try:
+            with leases.heartbeat(hub, lease, options.heartbeat_interval):
+                return runner.execute(config.api_key)
+        except BaseException:
+            leases.release_quietly(hub, lease)  # no-op when the run already released it
+            raise
 
 
 # The closing statements of every run, built once (a fleet runs thousands of syncs a round).
@@ -172,8 +178,9 @@ class SyncRunner:
 
     def __init__(self, hub: Hub, lease: leases.Lease | None, settings: dict[str, Any], options: SyncOptions, *,
                  progress: Progress | None = None, force_deletes: bool = False,
-                 cancel: threading.Event | None = None) -> None:
+                 cancel: threading.Event | None = None, connection: Connection | None = None) -> None:
         self.hub, self.lease, self.settings, self.options = hub, lease, settings, options
+        self.connection = connection
         self.progress, self.force_deletes, self.cancel = progress, force_deletes, cancel
         self.counts: dict[str, int] = {}
         self.deleted: dict[str, int] = {}
@@ -185,6 +192,16 @@ class SyncRunner:
         # request in flight per key, as before; only the waiting overlaps).
         self._reader: ThreadPoolExecutor | None = None
         self._abandon = threading.Event()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One of the run's transactions: on the run's connection when it has one, else from the pool."""
+        if self.connection is None:
+            with self.hub.session() as s:
+                yield s
+            return
+        with Session(bind=self.connection, expire_on_commit=False) as s, s.begin():
+            yield s
 
     # --- the run ---------------------------------------------------------------------------------
     def execute(self, api_key_token: str) -> SyncResult:
@@ -426,7 +443,7 @@ class SyncRunner:
         key_col = table.c[key]
         self._check()
         seen: set[Any] = set()
-        with self.hub.session() as s:
+        with self.transaction() as s:
             stream = UpsertStream(s, model, key_cols=("company_id", key), only_if=only_if)
             stamp = None
             for chunk in listing.chunks():
@@ -495,7 +512,7 @@ class SyncRunner:
         now = utcnow()
         counted_failure = not success and not isinstance(error, SyncCancelled)
         try:
-            with self.hub.session() as s:
+            with self.transaction() as s:
                 outcome: dict[str, Any] = {"last_started_at": self.lease.started_at, "last_success": success,
                                            "last_error_code": code, "last_counts": dict(self.counts)}
                 if success:
