@@ -155,6 +155,10 @@ def main() -> None:
         print(f"exactly once: {exactly_once} ({len(runs)} runs for {len(pairs)} pairs, {metrics} metrics, "
               f"worker outputs ran={ran}){'; worker errors: ' + repr(failed_workers) if failed_workers else ''}",
               flush=True)
+        with hub.session() as s:
+            durs = sorted(s.scalars(select(SyncRun.duration_ms)))
+        print(f"one sync run (duration_ms): mean {sum(durs) / len(durs):.0f} ms, p50 {durs[len(durs) // 2]} ms, "
+              f"p90 {durs[int(len(durs) * 0.9)]} ms, for {3 * LATENCY_MS} ms of requests", flush=True)
         result(f"fleet_{companies}x2_span_s", span, ideal, 1.3)
         result(f"fleet_{companies}x2_wall_s", wall, ideal, 1.3)
         result(f"fleet_{companies}x2_exactly_once", 1.0 if exactly_once else 0.0, 1.0, 1.0, higher_is_better=True)
