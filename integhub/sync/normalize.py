@@ -109,6 +109,13 @@ def _str(value: Any, limit: int | None = None) -> str | None:
     return text[:limit] if limit and len(text) > limit else text
 
 
+def _clip(value: Any, limit: int) -> str | None:
+    """`_str` with the common case (None, or a string that fits) decided without a second call."""
+    if value is None or (type(value) is str and len(value) <= limit):
+        return value
+    return _str(value, limit)
+
+
 def _first_attendee(item: dict[str, Any]) -> dict[str, Any]:
     attendees = item.get("attendees")
     if isinstance(attendees, list) and attendees and isinstance(attendees[0], dict):
@@ -134,19 +141,22 @@ def booking_status(value: Any) -> str | None:
 
 def booking_from_rest(item: dict[str, Any]) -> dict[str, Any]:
     """A REST v2 booking (BookingOutput_2024_08_13 and its recurring/seated variants)."""
-    event_type = item.get("eventType") if isinstance(item.get("eventType"), dict) else {}
+    get = item.get
+    event_type = get("eventType")
+    event_type_id = event_type.get("id") if isinstance(event_type, dict) else None
     attendee = _first_attendee(item)
+    remote_id = get("id")
     return {
         "uid": str(item["uid"]),
-        "remote_id": _int(item.get("id")),
-        "title": _str(item.get("title"), 500),
-        "status": booking_status(item.get("status")),
-        "start_at": parse_iso(item.get("start")),
-        "end_at": parse_iso(item.get("end")),
-        "event_type_id": _int(event_type.get("id")) if event_type.get("id") is not None else _int(item.get("eventTypeId")),
-        "attendee_name": _str(attendee.get("name"), 255),
-        "attendee_email": _str(attendee.get("email"), 320),
-        "remote_updated_at": parse_iso(item.get("updatedAt")),
+        "remote_id": remote_id if type(remote_id) is int else _int(remote_id),
+        "title": _clip(get("title"), 500),
+        "status": booking_status(get("status")),
+        "start_at": parse_iso(get("start")),
+        "end_at": parse_iso(get("end")),
+        "event_type_id": _int(event_type_id) if event_type_id is not None else _int(get("eventTypeId")),
+        "attendee_name": _clip(attendee.get("name"), 255),
+        "attendee_email": _clip(attendee.get("email"), 320),
+        "remote_updated_at": parse_iso(get("updatedAt")),
         "data": item,
         "source": "sync",
     }
@@ -234,24 +244,29 @@ def call_stage_for_event(event: str) -> int:
 
 def call_from_api(item: dict[str, Any]) -> dict[str, Any]:
     """A call object from /v3/list-calls, /v2/get-call or a webhook's `call`."""
-    start_ms = _int(item.get("start_timestamp"))
-    end_ms = _int(item.get("end_timestamp"))
-    duration = _int(item.get("duration_ms"))
+    get = item.get  # a sync normalises tens of thousands of these: plain values take the short way
+    start_ms, end_ms, duration = get("start_timestamp"), get("end_timestamp"), get("duration_ms")
+    if type(start_ms) is not int:
+        start_ms = _int(start_ms)
+    if type(end_ms) is not int:
+        end_ms = _int(end_ms)
+    if type(duration) is not int:
+        duration = _int(duration)
     if duration is None and start_ms is not None and end_ms is not None:
         duration = max(0, end_ms - start_ms)
     return {
         "call_id": str(item["call_id"]),
-        "agent_id": _str(item.get("agent_id"), 128),
-        "call_status": _str(item.get("call_status"), 30),
-        "call_type": _str(item.get("call_type"), 20),
-        "direction": _str(item.get("direction"), 20),
-        "from_number": _str(item.get("from_number"), 32),
-        "to_number": _str(item.get("to_number"), 32),
-        "start_at": from_epoch_ms(start_ms),
-        "end_at": from_epoch_ms(end_ms),
+        "agent_id": _clip(get("agent_id"), 128),
+        "call_status": _clip(get("call_status"), 30),
+        "call_type": _clip(get("call_type"), 20),
+        "direction": _clip(get("direction"), 20),
+        "from_number": _clip(get("from_number"), 32),
+        "to_number": _clip(get("to_number"), 32),
+        "start_at": None if start_ms is None else from_epoch_ms(start_ms),
+        "end_at": None if end_ms is None else from_epoch_ms(end_ms),
         "start_timestamp_ms": start_ms,
         "duration_ms": duration,
-        "disconnection_reason": _str(item.get("disconnection_reason"), 100),
+        "disconnection_reason": _clip(get("disconnection_reason"), 100),
         "stage": call_stage(item),
         "data": item,
         "source": "sync",

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from integhub.sync import normalize as n
 
 REST_BOOKING = {
@@ -78,3 +81,11 @@ def test_bad_values_become_none_instead_of_failing():
     row = n.booking_from_rest({"uid": "x", "start": "not a date", "id": "12", "status": None, "attendees": "?"})
     assert (row["start_at"], row["remote_id"], row["status"], row["attendee_email"]) == (None, 12, None, None)
     assert n.from_epoch_ms("soon") is None and n.parse_iso("2026-11-25") == datetime(2026, 11, 25)
+
+
+@given(st.one_of(st.none(), st.text(max_size=40), st.integers(), st.floats(allow_nan=False), st.booleans()),
+       st.integers(min_value=1, max_value=30))
+def test_the_short_way_of_clipping_gives_what_the_long_way_gives(value, limit):
+    from integhub.sync.normalize import _clip, _str
+
+    assert _clip(value, limit) == _str(value, limit)
