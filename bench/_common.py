@@ -1,7 +1,9 @@
 """Helpers shared by the benchmark scripts: the RESULT line and a throwaway hub."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -29,6 +31,7 @@ def temp_hub(url: str | None = None):
     from integhub.db import Hub
 
     tmp = tempfile.mkdtemp(prefix="integhub-bench-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # the benchmark's process owns it
     os.environ.setdefault("INTEGHUB_DATABASE_URL", url or f"sqlite:///{tmp}/bench.sqlite")
     os.environ.setdefault("INTEGHUB_ENCRYPTION_KEYS", generate_key())
     os.environ["INTEGHUB_DATA_DIR"] = tmp
