@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 
 from ..db import Hub
-from ..models import IntegrationConfig
 from ..models_sync import SyncRun, SyncState
 from ..sync.options import SyncOptions
 from ..sync.result import SyncAlreadyRunning, SyncResult
@@ -36,45 +35,22 @@ def run_sync(hub, company_id, provider: str, *, actor: str = "system", trigger: 
     with its trigger. The worker's scheduled runs go to `integhub.sync.engine.run` directly and are
     not audited one by one: they are in sync_runs and the metrics (trigger "worker").
 
-    Raises SyncAlreadyRunning when another run holds the lease (nothing audited). `progress(step,
-    counts)` is called after each object type so the UI can show it. `force_deletes=True` lets a
-    run soft-delete more than half of an object type (after an admin confirmed the remote really
-    lost them). A failed run returns `success=False` with a clear `error`; earlier synced data
+    The audit row is written in the transaction that claims the lease, so it exists exactly when
+    the run started. Raises SyncAlreadyRunning when another run holds the lease (nothing audited).
+    `progress(step, counts)` is called after each object type so the UI can show it.
+    `force_deletes=True` lets a run soft-delete more than half of an object type (after an admin
+    confirmed the remote really lost them). A failed run returns `success=False` with a clear `error`; earlier synced data
     stays as it was.
     """
     from ..sync import engine
 
-    cid = parse_uuid(company_id)
-    audited = _audit_start(hub, cid, provider, actor, trigger)
-    try:
-        return engine.run(hub, cid, provider, actor=actor, trigger=trigger, progress=progress, options=options,
-                          force_deletes=force_deletes, cancel=cancel)
-    except SyncAlreadyRunning:
-        if audited:  # another run took the lease between the check and the claim
-            _audit(hub, cid, provider, actor, "sync.not_started", {"trigger": trigger, "reason": "already_running"})
-        raise
-
-
-def _audit_start(hub: Hub, cid, provider: str, actor: str, trigger: str) -> bool:
-    """Record `sync.started` unless the run will not start: an unknown company (the engine raises
-    NotFound), a pair that is not configured or inactive (the engine answers with a failed result)
-    or a lease another run holds (raises SyncAlreadyRunning here). True when recorded."""
-    current = running_sync(hub, cid, provider)
-    if current is not None:
-        raise SyncAlreadyRunning(current["started_at"])
-    with hub.session() as s:
-        config = s.execute(select(IntegrationConfig.is_active, IntegrationConfig.api_key.is_not(None))
-                           .where(IntegrationConfig.company_id == cid, IntegrationConfig.provider == provider)).first()
-        if config is None or not config[0] or not config[1]:
-            return False
-        record_audit(s, actor=actor, action="sync.started", company_id=cid, provider=provider,
+    def audit_start(session) -> None:  # in the claiming transaction: recorded exactly when the run starts
+        record_audit(session, actor=actor, action="sync.started", company_id=cid, provider=provider,
                      details={"trigger": trigger})
-    return True
 
-
-def _audit(hub: Hub, cid, provider: str, actor: str, action: str, details: dict[str, Any]) -> None:
-    with hub.session() as s:
-        record_audit(s, actor=actor, action=action, company_id=cid, provider=provider, details=details)
+    cid = parse_uuid(company_id)
+    return engine.run(hub, cid, provider, actor=actor, trigger=trigger, progress=progress, options=options,
+                      force_deletes=force_deletes, cancel=cancel, on_started=audit_start)
 
 
 def running_sync(hub, company_id, provider: str) -> dict[str, Any] | None:

@@ -89,12 +89,13 @@ Progress = Callable[[str, dict[str, Any]], None]
 def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", trigger: str = "manual",
         progress: Progress | None = None, options: SyncOptions | None = None, force_deletes: bool = False,
         cancel: threading.Event | None = None, unless_finished_since: datetime | None = None,
-        raise_if_running: bool = True) -> SyncResult | None:
+        raise_if_running: bool = True, on_started: Callable[[Session], None] | None = None) -> SyncResult | None:
     """Sync one pair under its lease.
 
     Raises SyncAlreadyRunning when another run holds the lease (or returns None with
     `raise_if_running=False`, the worker's way). NotFound for an unknown company. A pair that is not
-    configured or inactive gives a failed result without a run.
+    configured or inactive gives a failed result without a run. `on_started(session)` runs in the
+    transaction that claims the lease (e.g. to audit the start): it commits exactly when the run starts.
     """
     cid = parse_uuid(company_id)
     prov = get_provider(provider)
@@ -118,6 +119,8 @@ def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", t
                                     lease_seconds=options.lease_seconds, unless_finished_since=unless_finished_since)
             if lease is not None:
                 runner.open_run(s, lease)
+                if on_started is not None:
+                    on_started(s)
         if lease is None:
             if not raise_if_running:
                 return None

@@ -7,14 +7,14 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from integhub.models import AuditEvent, IntegrationConfig
 from integhub.models_sync import SyncRun
 from integhub.services import guarded
 from integhub.services.access import Grant, Identity
 from integhub.services.configs import save_config
-from integhub.services.sync import SyncAlreadyRunning, run_sync
+from integhub.services.sync import SyncAlreadyRunning, run_sync, running_sync
 from integhub.sync import lease as leases
 from tests.conftest import ROOT
 from tests.sync.conftest import new_practice
@@ -71,32 +71,24 @@ def test_a_sync_that_does_not_start_is_not_audited_as_started(hub, hub_env, simu
                                                              IntegrationConfig.provider == "retell")
                   .values(is_active=False))
     assert run_sync(hub, practice.company_id, "retell", actor="anna", trigger="ui").error_code == "inactive"
-    assert started(hub, "sync.started", "sync.not_started") == []
+    assert started(hub, "sync.started") == []
 
 
-def test_a_run_that_loses_the_lease_race_after_being_audited_says_so(hub, simulator):
+def test_the_start_is_audited_in_the_claiming_transaction_or_not_at_all(hub, simulator, monkeypatch):
+    """`sync.started` commits with the lease claim: a claim that fails after the audit row was
+    written leaves neither (no audited start without a run, no run without its audit)."""
+    from integhub.sync.engine import SyncRunner
+
     practice = new_practice(hub, simulator)
-    audited_sessions = set()
 
-    def note(session, _flush_context):
-        if any(isinstance(o, AuditEvent) and o.action == "sync.started" for o in session.new):
-            audited_sessions.add(id(session))
+    def broken_open_run(self, session, lease):
+        raise RuntimeError("the database went away while the run was being opened")
 
-    def race(session):  # right after `sync.started` is committed, another run takes the lease
-        if id(session) in audited_sessions:
-            audited_sessions.discard(id(session))
-            assert leases.claim(hub, practice.company_id, "calcom", trigger="worker", actor="worker",
-                                lease_seconds=60) is not None
+    with monkeypatch.context() as patched, pytest.raises(RuntimeError):
+        patched.setattr(SyncRunner, "open_run", broken_open_run)
+        run_sync(hub, practice.company_id, "calcom", actor="anna", trigger="ui")
+    assert started(hub, "sync.started") == []
+    assert running_sync(hub, practice.company_id, "calcom") is None  # the claim went with it
 
-    event.listen(hub.sessions, "after_flush", note)
-    event.listen(hub.sessions, "after_commit", race)
-    try:
-        with pytest.raises(SyncAlreadyRunning):
-            run_sync(hub, practice.company_id, "calcom", actor="anna", trigger="ui")
-    finally:
-        event.remove(hub.sessions, "after_flush", note)
-        event.remove(hub.sessions, "after_commit", race)
-    assert started(hub, "sync.started", "sync.not_started") == [
-        ("sync.started", "anna", "calcom", {"trigger": "ui"}),
-        ("sync.not_started", "anna", "calcom", {"trigger": "ui", "reason": "already_running"}),
-    ]
+    assert run_sync(hub, practice.company_id, "calcom", actor="anna", trigger="ui").success
+    assert started(hub, "sync.started") == [("sync.started", "anna", "calcom", {"trigger": "ui"})]
