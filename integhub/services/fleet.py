@@ -285,11 +285,7 @@ def _plain_page(s, hub, flt, scope, providers, cols, limit, offset, now, n_compa
         _scoped(select(Company.id, Company.name, Company.slug), Company.id, flt, scope, join_company=False)
         .order_by(Company.name, Company.id).limit(math.ceil((skip + limit) / per)).offset(offset // per)))
     ids = [c.id for c in companies]
-    configs = {}
-    if ids:
-        configs = {(r.company_id, r.provider): r for r in s.execute(
-            _config_select(cols).where(IntegrationConfig.company_id.in_(ids),
-                                       IntegrationConfig.provider.in_(providers)))}
+    configs = _configs_by_pair(s, ids, providers, cols)
     states = _states(s, hub, ids)
     rows = [_row(c.id, c.name, c.slug, p, configs.get((c.id, p)), states.get((c.id, p)), now)
             for c in companies for p in providers]
@@ -337,13 +333,17 @@ def _matching_pairs(s, hub, flt, scope, providers, cols, wanted) -> list[tuple[u
     return _cached(key, compute)
 
 
+def _configs_by_pair(s, ids, providers, cols) -> dict:
+    """The shown companies' configurations, by (company_id, provider)."""
+    if not ids:
+        return {}
+    return {(r.company_id, r.provider): r for r in s.execute(
+        _config_select(cols).where(IntegrationConfig.company_id.in_(ids), IntegrationConfig.provider.in_(providers)))}
+
+
 def _live_rows(s, hub, pairs, providers, cols, now) -> list[FleetRow]:
     ids = list({p[0] for p in pairs})
-    configs = {}
-    if ids:
-        configs = {(r.company_id, r.provider): r for r in s.execute(
-            _config_select(cols).where(IntegrationConfig.company_id.in_(ids),
-                                       IntegrationConfig.provider.in_(providers)))}
+    configs = _configs_by_pair(s, ids, providers, cols)
     states = _states(s, hub, ids)
     return [_row(cid, name, slug, provider, configs.get((cid, provider)), states.get((cid, provider)), now)
             for cid, provider, name, slug in pairs]
