@@ -22,13 +22,13 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Float, TextClause, bindparam, func, literal, literal_column, or_, select, update
+from sqlalchemy import DateTime, Float, TextClause, bindparam, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import Hub
@@ -47,24 +47,17 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:255]
 
 
+# "Now" on PostgreSQL: the database clock, shared by all machines (naive UTC). Written out rather
+# than as func.timezone(...) so that it carries no bind parameter into the compiled claim statement.
+_PG_NOW_SQL = "timezone('UTC', clock_timestamp())"
+PG_NOW = literal_column(_PG_NOW_SQL, DateTime())
+
+
 def db_now(session: Session) -> datetime:
     """Naive UTC from the database's clock on PostgreSQL (shared by all machines), else this process's."""
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(select(_now_sql("postgresql"))).scalar_one()
+        return session.execute(select(PG_NOW)).scalar_one()
     return utcnow()
-
-
-def _now_sql(dialect: str):
-    """"Now" inside a statement: the database clock on PostgreSQL, this process's clock on SQLite."""
-    if dialect == "postgresql":
-        return func.timezone("UTC", func.clock_timestamp())
-    return literal(utcnow(), DateTime())
-
-
-def _later_sql(dialect: str, seconds: float):
-    if dialect == "postgresql":
-        return _now_sql(dialect) + func.make_interval(0, 0, 0, 0, 0, 0, float(seconds))
-    return literal(utcnow() + timedelta(seconds=seconds), DateTime())
 
 
 def _dialect(session: Session) -> str:
@@ -86,16 +79,12 @@ class Lease:
 
 
 def claim(hub: Hub, company_id: uuid.UUID, provider: str, *, trigger: str, actor: str, lease_seconds: float,
-          holder: str | None = None, unless_finished_since: datetime | None = None,
-          on_claimed: Callable[[Session, "Lease"], None] | None = None) -> Lease | None:
+          holder: str | None = None, unless_finished_since: datetime | None = None) -> Lease | None:
     """Take the lease in a transaction of its own (see `claim_in`), or return None when another live
-    run holds it. `on_claimed(session, lease)` runs in the claiming transaction."""
+    run holds it."""
     with hub.session() as s:
-        lease = claim_in(s, company_id, provider, trigger=trigger, actor=actor, lease_seconds=lease_seconds,
-                         holder=holder, unless_finished_since=unless_finished_since)
-        if lease is not None and on_claimed is not None:
-            on_claimed(s, lease)
-        return lease
+        return claim_in(s, company_id, provider, trigger=trigger, actor=actor, lease_seconds=lease_seconds,
+                        holder=holder, unless_finished_since=unless_finished_since)
 
 
 def claim_in(session: Session, company_id: uuid.UUID, provider: str, *, trigger: str, actor: str,
@@ -129,9 +118,8 @@ def _claim_statement(dialect: str, with_finished_since: bool) -> TextClause:
     it would otherwise be compiled anew for every sync (see integhub.sync.upsert.compiled_text)."""
     if dialect == "postgresql":
         # The database clock, shared by every machine; `lease_seconds` is a bind parameter.
-        now = literal_column("timezone('UTC', clock_timestamp())", DateTime())
-        expires = literal_column("timezone('UTC', clock_timestamp()) + make_interval(secs => :lease_seconds)",
-                                 DateTime())
+        now = PG_NOW
+        expires = literal_column(f"{_PG_NOW_SQL} + make_interval(secs => :lease_seconds)", DateTime())
     else:
         now, expires = bindparam("now", type_=DateTime()), bindparam("expires", type_=DateTime())
     binds = {name: bindparam(name, type_=STATE.c[name].type)
@@ -172,7 +160,7 @@ def extend(session: Session, lease: Lease) -> bool:
 def _extend_statement(dialect: str):
     """Built once: every run extends its lease several times (fence per object type, heartbeat)."""
     if dialect == "postgresql":
-        now = func.timezone("UTC", func.clock_timestamp())
+        now = PG_NOW
         expires = now + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("lease_seconds", type_=Float()))
     else:
         now, expires = bindparam("now", type_=DateTime()), bindparam("expires", type_=DateTime())
@@ -205,7 +193,7 @@ def release(session: Session, lease: Lease, **outcome: Any) -> bool:
 
 @functools.lru_cache(maxsize=16)
 def _release_statement(dialect: str, outcome_columns: tuple[str, ...]):
-    now = func.timezone("UTC", func.clock_timestamp()) if dialect == "postgresql" else bindparam("now", type_=DateTime())
+    now = PG_NOW if dialect == "postgresql" else bindparam("now", type_=DateTime())
     outcome = {name: bindparam(f"o_{name}", type_=STATE.c[name].type) for name in outcome_columns}
     return (update(STATE)
             .where(STATE.c.company_id == bindparam("b_company_id"), STATE.c.provider == bindparam("b_provider"),
