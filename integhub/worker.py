@@ -152,12 +152,12 @@ class Worker:
             result = None
         finally:
             self._slots.release()
-        with self._lock:
+        with self._lock:  # also keeps two threads' lines from interleaving in the output
             if result is None:
                 self._report.skipped += 1
                 return
             self._report.ran.append(result)
-        self.out(_line(result))
+            self.out(_line(result))
 
 
 def _line(result: SyncResult) -> str:
