@@ -31,6 +31,7 @@ from .db import Hub
 from .errors import HubError
 from .services.webhooks import prune_inbox_if_due
 from .sync import engine
+from .sync.gc_tuning import freeze_startup_objects
 from .sync.options import SyncOptions, _env_float
 from .sync.result import SyncResult
 from .sync.schedule import DuePair, TakenPairs, due_pairs
@@ -172,6 +173,7 @@ def _line(result: SyncResult) -> str:
 def cli(args, hub: Hub, out) -> int:
     """The `worker` command (see build_parser in integhub/cli.py: --once, --concurrency)."""
     worker = Worker(hub, concurrency=getattr(args, "concurrency", 4) or 4, out=out)
+    freeze_startup_objects()  # a worker process lives on: its modules need not be scanned by every full collection
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -147,16 +147,20 @@ class CalcomClient:
         if after_start is not None:
             params["afterStart"] = _iso_utc(after_start)
 
-        def fetch(skip: int) -> dict:
-            return self._get(path, params={**params, "skip": skip}, version=BOOKINGS_VERSION,
-                             expect=list, whole_body=True)
+        def fetch(skip: int) -> httpx.Response:
+            # Only the round trip (with its retries): the page is decoded by the caller, so the
+            # next planned request goes out without waiting for this one's JSON to be parsed.
+            return self._send("GET", path, params={**params, "skip": skip}, version=BOOKINGS_VERSION)
+
+        def decoded(response: httpx.Response) -> dict:
+            return self._decoded(response, path, list)
 
         skip = 0
         previous_first = None
         ahead: deque[tuple[int, Future]] = deque()  # (skip, its page), in order
         prefetch: ThreadPoolExecutor | None = None
         try:
-            body = fetch(skip)
+            body = decoded(fetch(skip))
             planned_end = _total_items(body.get("pagination"))  # pages to plan up to; None: page by page
             planned_next = take
             while True:
@@ -181,7 +185,7 @@ class CalcomClient:
                 yield from items
                 if not has_next:
                     return
-                body = ahead.popleft()[1].result()
+                body = decoded(ahead.popleft()[1].result())
         finally:
             if prefetch is not None:
                 # A caller that stops early (error, cancel) waits for at most the one request in flight.
@@ -238,16 +242,20 @@ class CalcomClient:
                 return
             skip += take
 
-    def _get(self, path: str, *, params: dict | None = None, version: str | None = None,
-             expect: type, whole_body: bool = False) -> Any:
-        body = self._request("GET", path, params=params, version=version, expect=expect)
-        return body if whole_body else body["data"]
+    def _get(self, path: str, *, params: dict | None = None, version: str | None = None, expect: type) -> Any:
+        return self._request("GET", path, params=params, version=version, expect=expect)["data"]
 
     def _request(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                  version: str | None = None, expect: type, retry_if=None) -> dict:
+        return self._decoded(self._send(method, path, params=params, json=json, version=version, retry_if=retry_if),
+                             path, expect)
+
+    def _send(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+              version: str | None = None, retry_if=None) -> httpx.Response:
+        """One request under the retry policy: a 2xx response, or the ProviderError of the last attempt."""
         headers = {"cal-api-version": version} if version else None
 
-        def attempt() -> dict:
+        def attempt() -> httpx.Response:
             self.requests_made += 1
             try:
                 response = self._http.request(method, path, params=params, json=json, headers=headers)
@@ -255,7 +263,9 @@ class CalcomClient:
                 raise ProviderTimeout(PROVIDER, detail=f"no answer within {self.timeout:g}s ({type(exc).__name__})") from exc
             except httpx.TransportError as exc:
                 raise Unreachable(PROVIDER, detail=f"{type(exc).__name__} for {self.base_url}") from exc
-            return self._parse(response, path, expect)
+            if not 200 <= response.status_code < 300:
+                raise errors.error_from_status(PROVIDER, response.status_code, response.headers, response.text)
+            return response
 
         try:
             return call_with_retries(attempt, self.retry, retry_if=retry_if)
@@ -263,9 +273,9 @@ class CalcomClient:
             self._scrub(error)
             raise
 
-    def _parse(self, response: httpx.Response, path: str, expect: type) -> dict:
-        if not 200 <= response.status_code < 300:
-            raise errors.error_from_status(PROVIDER, response.status_code, response.headers, response.text)
+    def _decoded(self, response: httpx.Response, path: str, expect: type) -> dict:
+        """The `{status: success, data}` envelope of a 2xx response. A body that is not one is not
+        transient to a request retry (MalformedResponse); the sync re-reads the whole listing."""
         try:
             body = orjson.loads(response.content)  # 2-3× json's speed on a page of bookings
         except ValueError:

@@ -61,6 +61,7 @@ from ..services.mappings import auto_map_event_types, auto_map_users
 from ..services.metrics import record_metric
 from . import lease as leases
 from . import normalize
+from .gc_tuning import fewer_collections
 from .options import SyncOptions
 from .result import (
     DeleteGuardTripped,
@@ -127,7 +128,7 @@ def run(hub: Hub, company_id: object, provider: str, *, actor: str = "system", t
             current = leases.running(hub, cid, prov.name)
             raise SyncAlreadyRunning(current["started_at"] if current else None)
         try:
-            with leases.heartbeat(hub, lease, options.heartbeat_interval):
+            with leases.heartbeat(hub, lease, options.heartbeat_interval), fewer_collections():
                 return runner.execute(config.api_key)
         except BaseException:
             leases.release_quietly(hub, lease)  # no-op when the run already released it
