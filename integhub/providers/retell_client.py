@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
@@ -33,6 +34,7 @@ PROVIDER = "retell"
 DEFAULT_BASE_URL = "https://api.retellai.com"
 BASE_URL_ENV = "INTEGHUB_RETELL_BASE_URL"
 
+PAGES_AHEAD = 2  # pages requested ahead of the caller, one after another
 LIST_MAX_LIMIT = 1000  # spec copy: limit max 1000 on the v2/v3 list endpoints
 
 T = TypeVar("T")
@@ -149,20 +151,31 @@ class RetellClient:
         `fetch` is a `with_raw_response` call: the pages are read as plain JSON, not built into the
         SDK's models and dumped back (that took ~35 ms of CPU per 1,000 calls); the item checks
         below are the validation we rely on.
+
+        The pages are requested on their own thread, each as soon as the one before it is in and
+        its `pagination_key` known (one request in flight, at most PAGES_AHEAD pages ahead of the
+        caller), so the next request never waits for the caller's turn at the interpreter lock.
         """
-        seen_keys: set[str] = set()
-        ahead: Future | None = None
-        prefetch: ThreadPoolExecutor | None = None
-        try:
-            page = self._call(path, model, lambda: fetch(None), raw=True)
-            while True:
-                items = page.get("items")
-                if not isinstance(items, list) or not isinstance(page.get("has_more"), bool):
-                    raise MalformedResponse(PROVIDER, detail=f"{path}: expected items list and has_more flag")
-                for item in items:
-                    if not isinstance(item, dict) or not isinstance(item.get(id_field), str):
-                        raise MalformedResponse(PROVIDER, detail=f"{path}: item without {id_field}")
-                if page["has_more"]:
+        first = self._call(path, model, lambda: fetch(None), raw=True)
+        if not _page_has_more(first, path):
+            yield from _page_items(first, path, id_field)
+            return
+        pages: queue.Queue = queue.Queue(maxsize=max(1, PAGES_AHEAD - 1))  # + the one being handed over
+        stop = threading.Event()
+
+        def hand_over(entry: Any) -> bool:
+            while not stop.is_set():
+                try:
+                    pages.put(entry, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read_on(page: dict) -> None:
+            seen_keys: set[str] = set()
+            try:
+                while True:
                     next_key = page.get("pagination_key")
                     if not isinstance(next_key, str) or not next_key:
                         raise MalformedResponse(PROVIDER,
@@ -170,19 +183,30 @@ class RetellClient:
                     if next_key in seen_keys:
                         raise MalformedResponse(PROVIDER, detail=f"{path}: pagination_key repeats; refusing to loop")
                     seen_keys.add(next_key)
-                    # The key for the next page is known now: ask for it while the caller works
-                    # through this one (one request ahead, never more).
-                    if prefetch is None:
-                        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retell-next-page")
-                    ahead = prefetch.submit(self._call, path, model, lambda key=next_key: fetch(key), raw=True)
-                yield from items
-                if ahead is None:
+                    if stop.is_set():
+                        return
+                    page = self._call(path, model, lambda key=next_key: fetch(key), raw=True)
+                    more = _page_has_more(page, path)
+                    if not hand_over(page) or not more:
+                        return
+            except BaseException as exc:  # handed to the caller, which raises it in its own thread
+                hand_over(exc)
+
+        reader = threading.Thread(target=read_on, args=(first,), name="retell-next-page", daemon=True)
+        reader.start()
+        try:
+            page = first
+            while True:
+                yield from _page_items(page, path, id_field)
+                if page is not first and not page["has_more"]:
                     return
-                page, ahead = ahead.result(), None
+                page = pages.get()
+                if isinstance(page, BaseException):
+                    raise page
         finally:
-            if prefetch is not None:
-                # A caller that stops early (error, cancel) waits for at most the one request in flight.
-                prefetch.shutdown(wait=True, cancel_futures=True)
+            # A caller that stops early (error, cancel) waits for at most the one request in flight.
+            stop.set()
+            reader.join()
 
     def _call(self, path: str, model: type, op: Callable[[], Any], *, raw: bool = False) -> dict:
         """One SDK call under our retry policy; returns the response as a plain dict.
@@ -224,6 +248,20 @@ class RetellClient:
         except ProviderError as error:
             errors.scrub_secret(error, self._api_key)
             raise
+
+
+def _page_has_more(page: dict, path: str) -> bool:
+    if not isinstance(page.get("items"), list) or not isinstance(page.get("has_more"), bool):
+        raise MalformedResponse(PROVIDER, detail=f"{path}: expected items list and has_more flag")
+    return page["has_more"]
+
+
+def _page_items(page: dict, path: str, id_field: str) -> list[dict]:
+    items = page["items"]
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get(id_field), str):
+            raise MalformedResponse(PROVIDER, detail=f"{path}: item without {id_field}")
+    return items
 
 
 def _limit(page_size: int) -> int:

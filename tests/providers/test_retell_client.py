@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import httpx
@@ -100,6 +101,43 @@ def test_next_call_page_is_requested_while_the_caller_works_through_this_one(cli
     assert time.monotonic() - started < 1.0
     keys = [r["body"].get("pagination_key") for r in retell_requests(simulator, "/v3/list-calls")]
     assert len(keys) == 3 and keys[0] is None and len(set(keys)) == 3
+
+
+def test_call_pages_are_requested_back_to_back_but_never_more_than_two_ahead(client, simulator):
+    simulator.configure(KEY, calls=1000)
+    simulator.fault(provider="retell", path_prefix="/v3/list-calls", kind="latency", latency_ms=100)
+    calls = client.iter_calls(page_size=100)
+    next(calls)
+    time.sleep(0.6)  # the caller is busy with the first page; the next two pages come meanwhile, no more
+    assert len(retell_requests(simulator, "/v3/list-calls")) == 3
+    assert len({c["call_id"] for c in calls}) == 999
+    keys = [r["body"].get("pagination_key") for r in retell_requests(simulator, "/v3/list-calls")]
+    assert len(keys) == 10 and len(set(keys)) == 10  # each page once
+
+
+def test_a_caller_stopping_early_leaves_no_call_page_reader_behind(client, simulator):
+    simulator.configure(KEY, calls=1000)
+    simulator.fault(provider="retell", path_prefix="/v3/list-calls", kind="latency", latency_ms=50)
+    calls = client.iter_calls(page_size=100)
+    first = [next(calls) for _ in range(150)]
+    calls.close()  # waits for the one request in flight
+    assert len({c["call_id"] for c in first}) == 150
+    asked = len(retell_requests(simulator, "/v3/list-calls"))
+    assert asked <= 4
+    time.sleep(0.3)
+    assert len(retell_requests(simulator, "/v3/list-calls")) == asked  # nothing more goes out afterwards
+    assert not [t for t in threading.enumerate() if t.name == "retell-next-page"]
+
+
+def test_a_malformed_later_page_reaches_the_caller_after_the_good_ones(client, simulator):
+    simulator.configure(KEY, calls=300)
+    simulator.fault(provider="retell", path_prefix="/v3/list-calls", kind="malformed", variant="html", count=1,
+                    skip=1)
+    seen = []
+    with pytest.raises(MalformedResponse):
+        for call in client.iter_calls(page_size=100):
+            seen.append(call["call_id"])
+    assert len(seen) == 100
 
 
 def test_calls_since_a_timestamp(client, simulator):
