@@ -159,3 +159,11 @@ def test_nothing_reaches_the_table_before_finish_and_a_rollback_leaves_no_stagin
     assert stored(hub, company_id) == {}
     with hub.session() as s:
         assert s.execute(text("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'integhub_upsert_staging_%'")).scalar() == 0
+
+
+@postgres_only
+def test_postgresql_sessions_keep_a_long_listings_staging_table_in_memory(hub):
+    from integhub.db import PG_TEMP_BUFFERS
+
+    with hub.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW temp_buffers").scalar() == PG_TEMP_BUFFERS
