@@ -14,6 +14,8 @@
   (default 30) or a second signal they are cancelled at the next page and release their leases.
 - `--once`: one round over what is due now, then exit (for cron). Exit 1 when a sync failed.
 - Without `--once` each pass also prunes the webhook inbox, at most hourly (integhub.services.webhooks).
+- Start-up: the providers' client libraries load on a thread of their own (the Retell SDK is ~1 s of
+  CPU); pairs whose client is still loading wait behind the others instead of holding a thread.
 """
 from __future__ import annotations
 
@@ -23,12 +25,16 @@ import random
 import signal
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from .db import Hub
 from .errors import HubError
+from .providers import all_providers
+from .providers.base import Provider
 from .services.webhooks import prune_inbox_if_due
 from .sync import engine
 from .sync.gc_tuning import freeze_startup_objects
@@ -44,6 +50,32 @@ DEFAULT_STOP_GRACE_SECONDS = 30.0
 TAKEN_REFRESH_SECONDS = 0.5
 
 
+class ClientLoader:
+    """Imports the providers' client libraries on a thread of its own, so a fresh worker process
+    starts syncing at once instead of first spending a second of CPU on the Retell SDK's import."""
+
+    def __init__(self, providers: list[Provider], *, then: Callable[[], None] | None = None) -> None:
+        self._then = then
+        self._ready = {p.name for p in providers if p.client_loaded}
+        later = [p for p in providers if p.name not in self._ready]
+        if later:
+            threading.Thread(target=self._load, args=(later,), name="load-clients", daemon=True).start()
+
+    def _load(self, providers: list[Provider]) -> None:
+        for provider in providers:
+            try:
+                provider.load_client()
+            except Exception:  # the sync that needs it reports the failure; never kill the worker
+                log.exception("worker: loading the %s client failed", provider.name)
+            finally:
+                self._ready.add(provider.name)
+        if self._then is not None:
+            self._then()
+
+    def ready(self, provider: str) -> bool:
+        return provider in self._ready
+
+
 @dataclass
 class WorkerReport:
     ran: list[SyncResult] = field(default_factory=list)
@@ -57,7 +89,8 @@ class WorkerReport:
 class Worker:
     def __init__(self, hub: Hub, *, concurrency: int = 4, options: SyncOptions | None = None,
                  jitter_seconds: float | None = None, poll_seconds: float | None = None,
-                 stop_grace_seconds: float | None = None, out=None, rng: random.Random | None = None) -> None:
+                 stop_grace_seconds: float | None = None, out=None, rng: random.Random | None = None,
+                 clients: ClientLoader | None = None) -> None:
         self.hub = hub
         self.concurrency = max(1, int(concurrency))
         self.options = options or SyncOptions.from_env()
@@ -75,6 +108,7 @@ class Worker:
         self._lock = threading.Lock()
         self._report = WorkerReport()
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="sync")
+        self.clients = clients or ClientLoader(all_providers())
 
     # --- stopping --------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -122,7 +156,17 @@ class Worker:
         taken_pairs = TakenPairs(listed_at)
         taken: set = set()
         refreshed = time.monotonic()
-        for offset, _i, pair in schedule:
+        pending, deferred = deque(schedule), deque()
+        while pending or deferred:
+            if deferred and (not pending or self.clients.ready(deferred[0][2].provider)):
+                offset, _i, pair = deferred.popleft()
+            else:
+                offset, _i, pair = item = pending.popleft()
+                if not self.clients.ready(pair.provider):
+                    # Its client library is still loading: run the others first instead of holding
+                    # a thread on the import. Once nothing else is left, it goes (and waits there).
+                    deferred.append(item)
+                    continue
             while not self._slots.acquire(timeout=0.2):
                 if self.stopping.is_set():
                     return handed
@@ -172,8 +216,11 @@ def _line(result: SyncResult) -> str:
 
 def cli(args, hub: Hub, out) -> int:
     """The `worker` command (see build_parser in integhub/cli.py: --once, --concurrency)."""
-    worker = Worker(hub, concurrency=getattr(args, "concurrency", 4) or 4, out=out)
-    freeze_startup_objects()  # a worker process lives on: its modules need not be scanned by every full collection
+    # A worker process lives on: what start-up loaded (and the client libraries, once they are in)
+    # need not be scanned by every full collection.
+    freeze_startup_objects()
+    clients = ClientLoader(all_providers(), then=freeze_startup_objects)
+    worker = Worker(hub, concurrency=getattr(args, "concurrency", 4) or 4, out=out, clients=clients)
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -3,6 +3,7 @@ processes, takeover after `kill -9`, graceful SIGTERM. Worker processes are real
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -133,6 +134,59 @@ def test_the_worker_runs_every_due_pair_once_with_bounded_concurrency(hub, simul
     assert all(runs == [(True, None)] for runs in runs_per_pair(hub).values())
     assert len(lines) == 8 and all("success=true" in line for line in lines)
     assert Worker(hub, concurrency=3, options=FAST, jitter_seconds=0).run_once().ran == []  # nothing due now
+
+
+def test_a_worker_process_starts_without_loading_the_retell_sdk():
+    # ~1 s of CPU per process: loaded on a thread of its own once the worker runs (ClientLoader)
+    code = ("import sys, integhub.cli, integhub.worker, integhub.sync.engine\n"
+            "from integhub.providers import all_providers\n"
+            "names = [p.name for p in all_providers()]\n"
+            "print(names, 'retell' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['calcom', 'retell'] False"
+
+
+class SlowClientLoader:
+    """A ClientLoader whose Retell client is still loading until `loaded` is set."""
+
+    def __init__(self):
+        self.loaded = threading.Event()
+
+    def ready(self, provider: str) -> bool:
+        return provider != "retell" or self.loaded.is_set()
+
+
+class RetellFirst(random.Random):
+    """Puts the Retell pairs at the head of the worker's (otherwise shuffled) schedule."""
+
+    def shuffle(self, x):
+        x.sort(key=lambda item: item[2].provider != "retell")
+
+
+def test_pairs_whose_client_is_still_loading_run_after_the_others(hub, simulator):
+    due_companies(hub, 3)
+    worker = Worker(hub, concurrency=1, options=FAST, jitter_seconds=0, rng=RetellFirst())
+    worker.clients = SlowClientLoader()  # never loads: once nothing else is left they go anyway
+    report = worker.run_once()
+    assert [r.provider for r in report.ran] == ["calcom"] * 3 + ["retell"] * 3
+    assert not report.failed
+
+
+def test_pairs_held_back_for_a_loading_client_go_first_once_it_is_loaded(hub, simulator):
+    due_companies(hub, 3)
+    worker = Worker(hub, concurrency=1, options=FAST, jitter_seconds=0, rng=RetellFirst())
+    loader = worker.clients = SlowClientLoader()
+    real_run = worker._run_pair
+
+    def run_pair(pair, listed_at):
+        loader.loaded.set()  # the client has loaded while the first sync runs
+        real_run(pair, listed_at)
+
+    worker._run_pair = run_pair
+    report = worker.run_once()
+    assert [r.provider for r in report.ran] == ["calcom", "retell", "retell", "retell", "calcom", "calcom"]
+    assert not report.failed
 
 
 def test_start_times_are_spread_by_the_jitter(hub, simulator):

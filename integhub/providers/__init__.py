@@ -1,6 +1,9 @@
 """Provider registry. Every module in this package that defines `PROVIDER` is a provider.
 
 Adding Stripe later means adding `integhub/providers/stripe.py` with a `PROVIDER`; nothing else changes.
+A provider's HTTP client lives in `<name>_client.py` and is imported by the provider when a client is
+first needed (`Provider.load_client`), not by the registry: the Retell SDK alone takes a second of CPU
+to import, which a process that never talks to Retell should not pay.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from .base import Provider
 def _registry() -> dict[str, Provider]:
     found: dict[str, Provider] = {}
     for info in pkgutil.iter_modules(__path__):
+        if info.name.endswith("_client"):
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         provider = getattr(module, "PROVIDER", None)
         if isinstance(provider, Provider):

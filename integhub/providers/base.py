@@ -1,6 +1,8 @@
 """What a provider module declares. Service, UI and CLI only ever talk to this interface."""
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -55,6 +57,7 @@ class Provider:
     stat_keys: ClassVar[tuple[str, ...]] = ()
     dependency_rules: ClassVar[tuple[DependencyRule, ...]] = ()
     order: ClassVar[int] = 100
+    client_module: ClassVar[str | None] = None  # e.g. "integhub.providers.retell_client", imported on first use
 
     # --- input --------------------------------------------------------------------------------
     def normalize_settings(self, raw: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,6 +65,14 @@ class Provider:
         raise NotImplementedError
 
     # --- remote calls -------------------------------------------------------------------------
+    def load_client(self):
+        """The client module, imported now if it was not yet (thread-safe: Python's import lock)."""
+        return importlib.import_module(self.client_module) if self.client_module else None
+
+    @property
+    def client_loaded(self) -> bool:
+        return self.client_module is None or self.client_module in sys.modules
+
     def client(self, api_key: str, *, timeout: float = 5.0):
         raise NotImplementedError
 

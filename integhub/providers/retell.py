@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationFailed
 from ..validation import normalize_remote_id
@@ -11,7 +11,9 @@ from .errors import NotFound
 from ._common import SYNC_DEFAULTS, merge_settings
 from .base import DependencyRule, Discovery, FormField, Provider
 from .http import RetryPolicy
-from .retell_client import RetellClient
+
+if TYPE_CHECKING:
+    from .retell_client import RetellClient
 
 STATUS_RETRY = RetryPolicy(max_attempts=1)
 
@@ -22,6 +24,7 @@ class RetellProvider(Provider):
     icon = ":material/support_agent:"
     key_prefix = None  # Retell documents no key format
     order = 20
+    client_module = "integhub.providers.retell_client"  # the official SDK: ~1 s of CPU to import
     fields = (
         FormField("api_key", "retell.api_key", "password"),
         FormField("default_agent_id", "retell.default_agent", "select", cli_flag="--default-agent"),
@@ -46,7 +49,7 @@ class RetellProvider(Provider):
         return merged
 
     def client(self, api_key: str, *, timeout: float = 5.0, retry: RetryPolicy | None = None) -> RetellClient:
-        return RetellClient(api_key, timeout=timeout, retry=retry)
+        return self.load_client().RetellClient(api_key, timeout=timeout, retry=retry)
 
     def validate_key(self, api_key, settings, *, timeout: float = 10.0) -> dict[str, Any]:
         with closing(self.client(api_key, timeout=timeout)) as client:

@@ -44,8 +44,8 @@ def fewer_collections(gen0_threshold: int = SYNC_GEN0_THRESHOLD) -> Iterator[Non
 
 def freeze_startup_objects() -> None:
     """Move everything alive now (imported modules, their classes and constants) out of the
-    collector's view, so later full collections do not scan them again and again (for a
-    long-running worker, right after start-up)."""
-    if gc.get_freeze_count() == 0:  # once per process
-        gc.collect()
-        gc.freeze()
+    collector's view, so later full collections do not scan them again and again. For a worker
+    process: after start-up and once more when the client libraries have loaded (objects frozen
+    are never collected, so not for a process that goes on creating and dropping them)."""
+    gc.collect()
+    gc.freeze()

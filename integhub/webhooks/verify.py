@@ -17,8 +17,6 @@ import hmac
 import re
 from collections.abc import Sequence
 
-from retell.lib import verify as retell_sdk_verify
-
 RETELL_HEADER = "x-retell-signature"
 CALCOM_HEADER = "x-cal-signature-256"
 CALCOM_NO_SECRET = "no-secret-provided"
@@ -40,6 +38,8 @@ def verify_retell(body: str, api_key: str, header: str | None) -> bool:
     """True when `header` is the Retell signature of `body` under `api_key`, made within 5 minutes."""
     if not isinstance(body, str) or not api_key or not retell_signature_well_formed(header):
         return False
+    from retell.lib import verify as retell_sdk_verify  # the SDK is loaded when it is first needed
+
     return bool(retell_sdk_verify(body, api_key, header))
 
 
