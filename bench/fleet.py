@@ -32,7 +32,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from _common import result, scratch_database
+from _common import machine_speed, result, scratch_database
 from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +114,7 @@ def main() -> None:
     sims = [start_simulator() for _ in range((WORKERS + 1) // 2)]
     try:
         pairs = populate(hub, companies)
+        print(machine_speed(), flush=True)
         print(f"{len(pairs):,} due pairs; {WORKERS} workers × concurrency {args.concurrency}; "
               f"{len(sims)} simulator processes at {LATENCY_MS} ms", flush=True)
         before = sum(request_count(u) for _p, u in sims)
@@ -159,6 +160,7 @@ def main() -> None:
             durs = sorted(s.scalars(select(SyncRun.duration_ms)))
         print(f"one sync run (duration_ms): mean {sum(durs) / len(durs):.0f} ms, p50 {durs[len(durs) // 2]} ms, "
               f"p90 {durs[int(len(durs) * 0.9)]} ms, for {3 * LATENCY_MS} ms of requests", flush=True)
+        print(f"after the run, {machine_speed()}", flush=True)
         result(f"fleet_{companies}x2_span_s", span, ideal, 1.3)
         result(f"fleet_{companies}x2_wall_s", wall, ideal, 1.3)
         result(f"fleet_{companies}x2_exactly_once", 1.0 if exactly_once else 0.0, 1.0, 1.0, higher_is_better=True)

@@ -30,7 +30,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _common import result, scratch_database
+from _common import machine_speed, result, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 20
@@ -131,7 +131,7 @@ def main() -> None:
                 assert save_config(hub, company.id, provider, api_key=key, trigger_sync=False).ok
             companies.append(company.id)
         sim.post("/_sim/faults", {"kind": "latency", "latency_ms": LATENCY_MS})
-        print(f"{hub.dialect}; simulator at {sim.url} with {LATENCY_MS} ms per request", flush=True)
+        print(f"{hub.dialect}; simulator at {sim.url} with {LATENCY_MS} ms per request; {machine_speed()}", flush=True)
 
         for provider, key in (("calcom", CAL_KEY), ("retell", RETELL_KEY)):
             bare_fetch(provider, key)  # warm-up: the simulator builds and caches the accounts' pages
@@ -176,6 +176,7 @@ def main() -> None:
         print(f"parallel (both providers at once): {parallel_s:.2f} s for {sim.request_count() - before} requests",
               flush=True)
 
+        print(f"after the runs, {machine_speed()}", flush=True)
         print("modes: *_vs_floor_s = sequential (Cal.com, then Retell); *_parallel_vs_floor_s = both providers' "
               "syncs at once, as the worker runs them (each (company, provider) pair holds its own lease)", flush=True)
         result(f"sync_{2 * n}_records_per_s", records / sync_s, records / floor, 1 / 1.5, higher_is_better=True)
