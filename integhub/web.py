@@ -57,7 +57,9 @@ async def health(request: Request) -> JSONResponse:
 def routes() -> list[Route]:
     """Every extra route; later issues append theirs here."""
     from .prometheus import metrics_endpoint
+    from .providers import ClientLoader, all_providers
 
+    ClientLoader(all_providers())  # in before the first Retell webhook needs the SDK, without delaying the start
     return [Route("/api/health", health, methods=["GET"]), *webhook_routes(route_hub),
             Route("/api/metrics", metrics_endpoint, methods=["GET"])]
 

@@ -26,15 +26,13 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from .db import Hub
 from .errors import HubError
-from .providers import all_providers
-from .providers.base import Provider
+from .providers import ClientLoader, all_providers
 from .services.webhooks import prune_inbox_if_due
 from .sync import engine
 from .sync.gc_tuning import freeze_startup_objects
@@ -48,32 +46,6 @@ DEFAULT_JITTER_SECONDS = 10.0
 DEFAULT_POLL_SECONDS = 15.0
 DEFAULT_STOP_GRACE_SECONDS = 30.0
 TAKEN_REFRESH_SECONDS = 0.5
-
-
-class ClientLoader:
-    """Imports the providers' client libraries on a thread of its own, so a fresh worker process
-    starts syncing at once instead of first spending a second of CPU on the Retell SDK's import."""
-
-    def __init__(self, providers: list[Provider], *, then: Callable[[], None] | None = None) -> None:
-        self._then = then
-        self._ready = {p.name for p in providers if p.client_loaded}
-        later = [p for p in providers if p.name not in self._ready]
-        if later:
-            threading.Thread(target=self._load, args=(later,), name="load-clients", daemon=True).start()
-
-    def _load(self, providers: list[Provider]) -> None:
-        for provider in providers:
-            try:
-                provider.load_client()
-            except Exception:  # the sync that needs it reports the failure; never kill the worker
-                log.exception("worker: loading the %s client failed", provider.name)
-            finally:
-                self._ready.add(provider.name)
-        if self._then is not None:
-            self._then()
-
-    def ready(self, provider: str) -> bool:
-        return provider in self._ready
 
 
 @dataclass

@@ -8,10 +8,15 @@ to import, which a process that never talks to Retell should not pay.
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
+import threading
+from collections.abc import Callable
 from functools import cache
 
 from .base import Provider
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -42,3 +47,30 @@ def get_provider(name: str) -> Provider:
         return _registry()[name]
     except KeyError:
         raise NotFound("hub.unknown_provider", provider=name) from None
+
+
+class ClientLoader:
+    """Imports the providers' client libraries on a thread of its own: a fresh worker process starts
+    syncing at once instead of first spending a second of CPU on the Retell SDK's import, and the
+    web process has them in before the first webhook or status check needs them."""
+
+    def __init__(self, providers: list[Provider], *, then: Callable[[], None] | None = None) -> None:
+        self._then = then
+        self._ready = {p.name for p in providers if p.client_loaded}
+        later = [p for p in providers if p.name not in self._ready]
+        if later:
+            threading.Thread(target=self._load, args=(later,), name="load-clients", daemon=True).start()
+
+    def _load(self, providers: list[Provider]) -> None:
+        for provider in providers:
+            try:
+                provider.load_client()
+            except Exception:  # whoever needs the client gets the import error there
+                log.exception("loading the %s client failed", provider.name)
+            finally:
+                self._ready.add(provider.name)
+        if self._then is not None:
+            self._then()
+
+    def ready(self, provider: str) -> bool:
+        return provider in self._ready
